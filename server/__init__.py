@@ -1,0 +1,1 @@
+"""apitwin: stateful, deterministic twins of the Ylem, Celery Director and Meiro APIs."""

@@ -1,0 +1,127 @@
+"""Builds the ASGI app: every selected API's spec served by Connexion, plus the admin API.
+
+The specs drive routing, validation and security (compiled once at start-up, so a broken spec
+fails fast); handlers are resolved by operationId on a per-API Handlers object bound to the twin.
+"""
+
+from __future__ import annotations
+
+import connexion
+import yaml
+from connexion.exceptions import ProblemException
+from connexion.lifecycle import ConnexionRequest
+from connexion.middleware import MiddlewarePosition
+from connexion.resolver import Resolver
+from starlette.exceptions import HTTPException
+
+from . import landing
+from .admin.handlers import AdminHandlers
+from .allow import AllowedMethods
+from .apis import ADMIN_SPEC, SPECS_DIR, selected
+from .errors import TwinError, problem_response
+from .journal import JournalMiddleware
+from .options import TwinOptions
+from .twin import Twin
+
+ADMIN_BASE = "/_twin"
+
+
+def _resolver(handlers) -> Resolver:
+    def resolve(operation_id: str):
+        try:
+            return getattr(handlers, operation_id)
+        except AttributeError:
+            raise RuntimeError(
+                f"{type(handlers).__module__} has no handler for operationId {operation_id!r}"
+            ) from None
+
+    return Resolver(function_resolver=resolve)
+
+
+class _ErrorRenderers:
+    """Picks the API whose base path the request is under and renders its native error body."""
+
+    def __init__(self) -> None:
+        self._by_prefix: list[tuple[str, object]] = []
+
+    def add(self, base_path: str, renderer) -> None:
+        self._by_prefix.append((base_path.rstrip("/"), renderer))
+        self._by_prefix.sort(key=lambda item: len(item[0]), reverse=True)
+
+    def native(self, path: str, status: int, detail: str, fields: dict) -> dict:
+        for prefix, renderer in self._by_prefix:
+            if path == prefix or path.startswith(prefix + "/"):
+                return renderer(status, detail, path[len(prefix) :] or "/", fields)
+        return {}
+
+    def respond(self, request: ConnexionRequest, status, detail, fields=None, headers=None):
+        native = self.native(request.url.path, status, detail, fields or {})
+        return problem_response(status, detail, native, headers)
+
+
+def _load_spec(name: str) -> dict:
+    with open(SPECS_DIR / name, encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def create_app(options: TwinOptions | None = None, twin: Twin | None = None) -> connexion.AsyncApp:
+    options = options or TwinOptions()
+    twin = twin or Twin(options)
+    app = connexion.AsyncApp(__name__, specification_dir=str(SPECS_DIR))
+    renderers = _ErrorRenderers()
+    allowed = AllowedMethods()
+    alone = options.api is not None
+
+    # Admin first: an API served alone sits at "/", and the first matching mount wins.
+    app.add_api(
+        ADMIN_SPEC,
+        base_path=ADMIN_BASE,
+        name="admin",
+        resolver=_resolver(AdminHandlers(twin)),
+        strict_validation=True,
+        validate_responses=options.validate_responses,
+    )
+    allowed.add_spec(ADMIN_BASE, _load_spec(ADMIN_SPEC))
+    for api in selected(options.api):
+        module = api.module()
+        base_path = api.base_path(alone)
+        app.add_api(
+            api.spec,
+            base_path=base_path,
+            name=api.name,
+            resolver=_resolver(module.Handlers(twin)),
+            strict_validation=True,
+            validate_responses=options.validate_responses,
+            security_map=module.security_map(twin),
+        )
+        renderers.add(base_path, module.render_error)
+        allowed.add_spec(base_path, _load_spec(api.spec))
+
+    def twin_error(request: ConnexionRequest, exc: TwinError):
+        return renderers.respond(request, exc.status, exc.detail, exc.fields, exc.headers)
+
+    def problem(request: ConnexionRequest, exc: ProblemException):
+        return renderers.respond(request, exc.status, exc.detail or exc.title, {}, exc.headers)
+
+    def http_error(request: ConnexionRequest, exc: HTTPException):
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed.for_path(request.url.path))
+        return renderers.respond(request, exc.status_code, exc.detail, {}, headers)
+
+    def undecodable(request: ConnexionRequest, exc: UnicodeDecodeError):
+        # Connexion's JSON validator raises this on a body that is not UTF-8 (a 500 otherwise).
+        return renderers.respond(request, 400, "Request body is not valid UTF-8")
+
+    app.add_error_handler(TwinError, twin_error)
+    app.add_error_handler(ProblemException, problem)
+    app.add_error_handler(HTTPException, http_error)
+    app.add_error_handler(UnicodeDecodeError, undecodable)
+    app.add_middleware(
+        JournalMiddleware,
+        position=MiddlewarePosition.BEFORE_EXCEPTION,
+        twin=twin,
+    )
+    landing.install(app, twin)
+    app.twin = twin
+    return app

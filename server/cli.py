@@ -1,0 +1,74 @@
+"""The `apitwin` command: serve the twin, run the conformance suite, write docs."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .apis import APIS
+from .options import DEFAULT_SEED, TwinOptions
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .app import create_app
+
+    options = TwinOptions(
+        host=args.host,
+        port=args.port,
+        api=args.api,
+        seed=args.seed,
+        store=args.store,
+        epoch=args.epoch,
+        validate_responses=args.validate_responses,
+    )
+    app = create_app(options)
+    base = f"http://{options.host}:{options.port}"
+    alone = options.api is not None
+    print(f"apitwin: seed {options.seed}, store {options.store}, listening on {base}")
+    for name in [options.api] if alone else list(APIS):
+        print(f"  {APIS[name].title}: {base}{APIS[name].base_path(alone) or '/'}")
+    clients = ", ".join(f"{c}:{s}" for c, s in options.ylem_clients.items())
+    print(f"  Ylem OAuth2 client_id:client_secret: {clients}")
+    print(f"  Meiro X-Access-Token: {', '.join(options.meiro_tokens)}")
+    print(f"  Admin API: {base}/_twin (catalog: {base}/_twin/catalog)", flush=True)
+    uvicorn.run(
+        app,
+        host=options.host,
+        port=options.port,
+        loop="uvloop",
+        http="httptools",
+        log_level=args.log_level,
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="apitwin", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="start the twin")
+    serve.add_argument("--host", default=TwinOptions.host)
+    serve.add_argument("--port", type=int, default=TwinOptions.port)
+    serve.add_argument("--api", choices=sorted(APIS), help="serve one API at its documented root")
+    serve.add_argument("--seed", type=int, default=DEFAULT_SEED, help="chooses the world")
+    serve.add_argument("--store", default="memory", help="state backend (default: memory)")
+    serve.add_argument("--epoch", help="day the seeded history ends (YYYY-MM-DD; default today)")
+    serve.add_argument(
+        "--validate-responses",
+        action="store_true",
+        help="check every response against the spec (slower; on in tests)",
+    )
+    serve.add_argument("--log-level", default="warning")
+    serve.set_defaults(run=_serve)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

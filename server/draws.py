@@ -1,0 +1,26 @@
+"""Deterministic randomness: every draw is a pure function of the seed and a key.
+
+No process-wide random state: two workers, or two runs, asking the same question of the same
+seed get the same answer, whatever happened in between.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import uuid
+
+
+def _digest(seed: int, parts: tuple) -> bytes:
+    text = ":".join([str(seed), *map(str, parts)])
+    return hashlib.sha256(text.encode()).digest()
+
+
+def rng(seed: int, *parts) -> random.Random:
+    """A random source for one decision, e.g. rng(seed, "job", 42)."""
+    return random.Random(int.from_bytes(_digest(seed, parts)[:8], "big"))
+
+
+def uuid_for(seed: int, *parts) -> str:
+    """A version-4-shaped UUID that is the same for the same seed and key."""
+    return str(uuid.UUID(bytes=_digest(seed, parts)[:16], version=4))

@@ -1,0 +1,21 @@
+"""What every handler uses to speak HTTP: replies with an explicit JSON content type, bodies."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+JSON_TYPE = {"Content-Type": "application/json"}
+
+
+def reply(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> tuple:
+    """A handler result. The content type is explicit because every operation also documents
+    application/problem+json errors, and Connexion answers 500 when it must guess between them."""
+    return body, status, {**JSON_TYPE, **headers} if headers else JSON_TYPE
+
+
+def optional_body(body: Any) -> dict:
+    """An optional JSON body: Connexion passes raw bytes when the request had no content type."""
+    if isinstance(body, bytes | bytearray):
+        return json.loads(body) if body.strip() else {}
+    return body or {}

@@ -1,0 +1,58 @@
+"""GET / : a small page listing the APIs, their base URLs and the credentials to use."""
+
+from __future__ import annotations
+
+import html
+
+from starlette.responses import HTMLResponse
+
+from .apis import selected
+
+
+def _credentials(api_name: str, options) -> str:
+    if api_name == "ylem":
+        clients = ", ".join(f"{c} / {s}" for c, s in options.ylem_clients.items())
+        return f"OAuth2 client credentials (client_id / client_secret): {clients}"
+    if api_name == "meiro":
+        return "Header X-Access-Token: " + ", ".join(options.meiro_tokens)
+    if options.director_basic_auth:
+        return f"HTTP basic auth: {options.director_basic_auth}"
+    return "No authentication (as documented)"
+
+
+def install(app, twin) -> None:
+    options = twin.options
+    alone = options.api is not None
+
+    async def landing(request):
+        base = str(request.base_url).rstrip("/")
+        rows = []
+        for api in selected(options.api):
+            root = base + api.base_path(alone)
+            rows.append(
+                "<tr><td>{title}</td><td><code>{root}</code></td><td>{creds}</td>"
+                '<td><a href="{root}/ui/">Swagger UI</a> · <a href="{root}/openapi.json">spec</a></td>'
+                "</tr>".format(
+                    title=html.escape(api.title),
+                    root=html.escape(root),
+                    creds=html.escape(_credentials(api.name, options)),
+                )
+            )
+        world = twin.world()
+        page = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>apitwin</title></head>
+<body>
+<h1>apitwin</h1>
+<p>Stateful twins of the APIs below, seeded with seed <code>{world.seed}</code>.</p>
+<table border="1" cellpadding="4">
+<tr><th>API</th><th>Base URL</th><th>Credentials</th><th>Docs</th></tr>
+{"".join(rows)}
+</table>
+<h2>Admin API</h2>
+<p><code>{html.escape(base)}/_twin</code>: reset, clock, catalog, state, requests
+(<a href="{html.escape(base)}/_twin/ui/">Swagger UI</a>,
+<a href="{html.escape(base)}/_twin/catalog">catalog</a>).</p>
+</body></html>"""
+        return HTMLResponse(page)
+
+    app.add_url_rule("/", "landing", landing, methods=["GET"])

@@ -1,0 +1,30 @@
+"""Every default of the twin lives here, in one options object (as Connexion does)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+DEFAULT_SEED = 1337
+
+
+@dataclasses.dataclass
+class TwinOptions:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # None serves every API under its prefix (/ylem/v1, /director, /meiro);
+    # a name serves that API alone at its documented root.
+    api: str | None = None
+    seed: int = DEFAULT_SEED
+    store: str = "memory"
+    # Day the seeded history ends on (ISO date). None: today (UTC), so the world looks recent.
+    epoch: str | None = None
+    validate_responses: bool = False
+    # Ylem OAuth2 clients: client_id -> client_secret.
+    ylem_clients: dict[str, str] = dataclasses.field(
+        default_factory=lambda: {"twin-client": "twin-secret"}
+    )
+    # Meiro X-Access-Token values the twin accepts.
+    meiro_tokens: list[str] = dataclasses.field(default_factory=lambda: ["twin-token"])
+    # Optional Director basic auth ("user:pass"); None leaves Director open, as documented.
+    director_basic_auth: str | None = None
+    journal_size: int = 500

@@ -1,0 +1,127 @@
+"""The default backend: one process, plain dicts and sorted lists."""
+
+from __future__ import annotations
+
+import bisect
+import copy
+from collections import defaultdict, deque
+from collections.abc import Iterator
+from typing import Any
+
+from .base import Doc, Member, Store, StoreError
+
+
+class MemoryStore(Store):
+    def __init__(self) -> None:
+        self.clear()
+
+    def clear(self) -> None:
+        self._docs: dict[str, dict[Member, Doc]] = defaultdict(dict)
+        self._seqs: dict[str, int] = defaultdict(int)
+        # index -> sorted [(score, member)], and member -> score to find entries fast
+        self._index: dict[str, list[tuple[float, Member]]] = defaultdict(list)
+        self._scores: dict[str, dict[Member, float]] = defaultdict(dict)
+        self._meta: dict[str, Any] = {}
+        self._logs: dict[str, deque[Doc]] = {}
+
+    # Documents are copied in and out so a caller can never change the stored state by accident,
+    # which is how the Redis backend behaves too.
+    def get(self, collection: str, key: Member) -> Doc | None:
+        doc = self._docs[collection].get(key)
+        return copy.deepcopy(doc) if doc is not None else None
+
+    def get_many(self, collection: str, keys: list[Member]) -> list[Doc]:
+        docs = self._docs[collection]
+        return [copy.deepcopy(docs[k]) for k in keys if k in docs]
+
+    def put(self, collection: str, key: Member, doc: Doc) -> None:
+        self._docs[collection][key] = copy.deepcopy(doc)
+
+    def delete(self, collection: str, key: Member) -> None:
+        self._docs[collection].pop(key, None)
+
+    def count(self, collection: str) -> int:
+        return len(self._docs[collection])
+
+    def scan(self, collection: str) -> Iterator[Doc]:
+        for doc in list(self._docs[collection].values()):
+            yield copy.deepcopy(doc)
+
+    def next_id(self, sequence: str) -> int:
+        self._seqs[sequence] += 1
+        return self._seqs[sequence]
+
+    def index_add(self, index: str, member: Member, score: float) -> None:
+        self.index_remove(index, member)
+        bisect.insort(self._index[index], (score, member))
+        self._scores[index][member] = score
+
+    def index_remove(self, index: str, member: Member) -> None:
+        score = self._scores[index].pop(member, None)
+        if score is None:
+            return
+        entries = self._index[index]
+        at = bisect.bisect_left(entries, (score, member))
+        if at < len(entries) and entries[at] == (score, member):
+            del entries[at]
+
+    def index_page(
+        self, index: str, offset: int, limit: int | None, descending: bool = False
+    ) -> list[Member]:
+        entries = self._index[index]
+        n = len(entries)
+        if descending:
+            stop = n - offset
+            start = 0 if limit is None else max(stop - limit, 0)
+            picked = entries[start : max(stop, 0)][::-1]
+        else:
+            picked = entries[offset : None if limit is None else offset + limit]
+        return [member for _, member in picked]
+
+    def index_count(self, index: str) -> int:
+        return len(self._index[index])
+
+    def meta_get(self, key: str, default: Any = None) -> Any:
+        value = self._meta.get(key, default)
+        return copy.deepcopy(value)
+
+    def meta_set(self, key: str, value: Any) -> None:
+        self._meta[key] = copy.deepcopy(value)
+
+    def meta_delete(self, key: str) -> None:
+        self._meta.pop(key, None)
+
+    def log_append(self, name: str, entry: Doc, cap: int) -> None:
+        log = self._logs.get(name)
+        if log is None or log.maxlen != cap:
+            log = self._logs[name] = deque(log or (), maxlen=cap)
+        log.append(copy.deepcopy(entry))
+
+    def log_read(self, name: str) -> list[Doc]:
+        return copy.deepcopy(list(self._logs.get(name, ())))
+
+    def dump(self) -> Doc:
+        return {
+            "docs": {
+                c: [[k, d] for k, d in docs.items()] for c, docs in self._docs.items() if docs
+            },
+            "sequences": dict(self._seqs),
+            "indexes": {i: [[s, m] for s, m in e] for i, e in self._index.items() if e},
+            "meta": copy.deepcopy(self._meta),
+        }
+
+    def load(self, data: Doc) -> None:
+        try:
+            docs = {c: {k: d for k, d in rows} for c, rows in data["docs"].items()}
+            seqs = {k: int(v) for k, v in data["sequences"].items()}
+            indexes = {i: sorted((s, m) for s, m in rows) for i, rows in data["indexes"].items()}
+            meta = dict(data["meta"])
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise StoreError(f"not a twin state dump: {exc}") from exc
+        self.clear()
+        self._docs.update(copy.deepcopy(docs))
+        self._seqs.update(seqs)
+        for name, entries in indexes.items():
+            self._index[name] = entries
+            self._scores[name] = {m: s for s, m in entries}
+        self._meta.update(meta)

@@ -1,0 +1,66 @@
+"""The twin's runtime: options, the store, and the seeded world it holds."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from .clock import UTC, Clock
+from .options import TwinOptions
+from .store import Store, open_store
+
+
+def _midnight_today() -> float:
+    today = dt.datetime.now(UTC).date()
+    return dt.datetime(today.year, today.month, today.day, tzinfo=UTC).timestamp()
+
+
+class World:
+    """One seeded world: the store, its clock, its seed and epoch.
+
+    The epoch is the instant the seeded history ends: fixture timestamps are drawn before it, so
+    the same seed and epoch give the same world, byte for byte.
+    """
+
+    def __init__(self, store: Store, options: TwinOptions) -> None:
+        self.store = store
+        self.options = options
+        self.clock = Clock(store)
+
+    @property
+    def seed(self) -> int:
+        return self.store.meta_get("seed")
+
+    @property
+    def epoch(self) -> float:
+        return self.store.meta_get("epoch")
+
+    def reset(self, seed: int | None = None) -> None:
+        """Back to the seeded world: state, counters and clock all re-made from the seed."""
+        from fixtures import build_world  # fixtures depend on the state layer, not vice versa
+
+        seed = self.options.seed if seed is None else seed
+        epoch = self.options.epoch
+        epoch_ts = (
+            dt.datetime.fromisoformat(epoch).replace(tzinfo=UTC).timestamp()
+            if epoch
+            else _midnight_today()
+        )
+        self.store.clear()
+        self.store.meta_set("seed", seed)
+        self.store.meta_set("epoch", epoch_ts)
+        build_world(self)
+
+    def ensure_seeded(self) -> None:
+        if self.store.meta_get("seed") is None:
+            self.reset()
+
+
+class Twin:
+    def __init__(self, options: TwinOptions, store: Store | None = None) -> None:
+        self.options = options
+        self.default_world = World(store or open_store(options.store), options)
+        self.default_world.ensure_seeded()
+
+    def world(self) -> World:
+        """The world the current request acts on (per-session worlds plug in here)."""
+        return self.default_world
