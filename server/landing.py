@@ -29,14 +29,12 @@ def install(app, twin) -> None:
         rows = []
         for api in selected(options.api):
             root = base + api.base_path(alone)
+            title, link = html.escape(api.title), html.escape(root)
+            creds = html.escape(_credentials(api.name, options))
             rows.append(
-                "<tr><td>{title}</td><td><code>{root}</code></td><td>{creds}</td>"
-                '<td><a href="{root}/ui/">Swagger UI</a> · <a href="{root}/openapi.json">spec</a></td>'
-                "</tr>".format(
-                    title=html.escape(api.title),
-                    root=html.escape(root),
-                    creds=html.escape(_credentials(api.name, options)),
-                )
+                f"<tr><td>{title}</td><td><code>{link}</code></td><td>{creds}</td>"
+                f'<td><a href="{link}/ui/">Swagger UI</a> · '
+                f'<a href="{link}/openapi.json">spec</a></td></tr>'
             )
         world = twin.world()
         page = f"""<!doctype html>
