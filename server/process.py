@@ -1,0 +1,75 @@
+"""Runs a twin in a child process on a free loopback port (tests, conformance, benchmarks)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+class TwinProcess:
+    """`apitwin serve` in a child process; a context manager that always stops it."""
+
+    def __init__(self, *args: str, host: str = "127.0.0.1", ready_timeout: float = 15.0) -> None:
+        self.host = host
+        self.port = free_port(host)
+        self.url = f"http://{host}:{self.port}"
+        self.args = args
+        self.ready_timeout = ready_timeout
+        self.proc: subprocess.Popen | None = None
+        self.started_in: float | None = None
+
+    def start(self) -> TwinProcess:
+        command = [sys.executable, "-m", "server.cli", "serve", "--host", self.host]
+        command += ["--port", str(self.port), *self.args]
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        started = time.perf_counter()
+        self.proc = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True
+        )
+        deadline = time.monotonic() + self.ready_timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                output = self.proc.stdout.read() if self.proc.stdout else ""
+                raise RuntimeError(f"twin exited with {self.proc.returncode}:\n{output}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(self.url + "/_twin/clock", timeout=1.0).status_code == 200:
+                    self.started_in = time.perf_counter() - started
+                    return self
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"twin not ready on {self.url} within {self.ready_timeout} s")
+
+    def stop(self) -> str:
+        """Stops the child and returns what it printed."""
+        if self.proc is None:
+            return ""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+        output = self.proc.stdout.read() if self.proc.stdout else ""
+        if self.proc.stdout:
+            self.proc.stdout.close()
+        self.proc = None
+        return output
+
+    def __enter__(self) -> TwinProcess:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
