@@ -1,0 +1,196 @@
+"""What a run found, per operation, built from schemathesis' engine events.
+
+Everything that leaves this module for a report has gone through the run's `Redactor`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+from schemathesis.core.output.sanitization import sanitize_value
+from schemathesis.engine import Status, events
+from schemathesis.engine.run import PhaseName
+
+from .credentials import Redactor
+from .known import KnownHit
+
+TEST_PHASES = {
+    PhaseName.EXAMPLES: "examples",
+    PhaseName.COVERAGE: "coverage",
+    PhaseName.FUZZING: "fuzzing",
+    PhaseName.STATEFUL_TESTING: "stateful",
+}
+BODY_LIMIT = 2000  # characters of a response body kept in a report
+
+
+@dataclasses.dataclass
+class Violation:
+    operation: str  # "METHOD /path" as in the spec
+    check: str
+    title: str
+    message: str
+    severity: str
+    phase: str
+    curl: str
+    status_code: int | None
+    response_headers: dict[str, str]
+    response_body: str
+    occurrences: int = 1
+
+
+@dataclasses.dataclass
+class OperationResult:
+    label: str
+    operation_id: str | None = None
+    cases: dict[str, int] = dataclasses.field(default_factory=dict)  # phase -> test cases
+    skipped: dict[str, str] = dataclasses.field(default_factory=dict)  # phase -> reason
+    violations: list[Violation] = dataclasses.field(default_factory=list)
+    known: list[KnownHit] = dataclasses.field(default_factory=list)
+    errors: list[str] = dataclasses.field(default_factory=list)
+
+    @property
+    def total_cases(self) -> int:
+        return sum(self.cases.values())
+
+    @property
+    def status(self) -> str:
+        if self.violations:
+            return "failed"
+        if self.errors:
+            return "error"
+        if not self.total_cases:
+            return "skipped"
+        return "known" if self.known else "passed"
+
+
+@dataclasses.dataclass
+class RunResult:
+    api: str
+    base_url: str
+    target: str
+    seed: int
+    settings: dict
+    operations: dict[str, OperationResult] = dataclasses.field(default_factory=dict)
+    errors: list[str] = dataclasses.field(default_factory=list)  # not tied to one operation
+    phases: dict[str, str] = dataclasses.field(default_factory=dict)  # phase -> final status
+    duration: float = 0.0
+    stop_reason: str = ""
+    reproduce: str = ""  # the command that repeats this run
+
+    def operation(self, label: str) -> OperationResult:
+        if label not in self.operations:
+            self.operations[label] = OperationResult(label)
+        return self.operations[label]
+
+    @property
+    def violations(self) -> list[Violation]:
+        return [v for op in self.operations.values() for v in op.violations]
+
+    @property
+    def known(self) -> list[KnownHit]:
+        return [k for op in self.operations.values() for k in op.known]
+
+    @property
+    def error_count(self) -> int:
+        return len(self.errors) + sum(len(op.errors) for op in self.operations.values())
+
+    @property
+    def total_cases(self) -> int:
+        return sum(op.total_cases for op in self.operations.values())
+
+    @property
+    def passed(self) -> bool:
+        return not self.violations and not self.error_count and self.stop_reason == "completed"
+
+
+def _headers(response) -> dict[str, str]:
+    return {name: ", ".join(values) for name, values in response.headers.items()}
+
+
+def _body(response, redact: Redactor, sanitization) -> str:
+    text = response.content.decode("utf-8", errors="replace")
+    try:
+        data = json.loads(text)
+    except ValueError:
+        pass
+    else:
+        # Tokens in bodies (the token endpoint's answers) are masked by key, like headers.
+        sanitize_value(data, config=sanitization)
+        text = json.dumps(data, indent=2, ensure_ascii=False)
+    if len(text) > BODY_LIMIT:
+        text = text[:BODY_LIMIT] + f"\n... ({len(text) - BODY_LIMIT} more characters)"
+    return redact(text)
+
+
+class Collector:
+    """Turns the engine's event stream into a `RunResult`."""
+
+    def __init__(self, result: RunResult, redact: Redactor, sanitization) -> None:
+        self.result = result
+        self.redact = redact
+        self.sanitization = sanitization
+        self._seen: dict[tuple, Violation] = {}
+
+    def on_event(self, event) -> None:
+        if isinstance(event, events.ScenarioFinished) and event.phase in TEST_PHASES:
+            self._scenario(TEST_PHASES[event.phase], event)
+        elif isinstance(event, events.PhaseFinished) and event.phase.name in TEST_PHASES:
+            phase = event.phase
+            status = event.status.value if phase.is_enabled else "skipped"
+            self.result.phases[TEST_PHASES[phase.name]] = status
+        elif isinstance(event, events.NonFatalError):
+            message = self.redact(f"{event.info.title}: {event.info.message}".strip())
+            if event.related_to_operation and event.label:
+                self.result.operation(event.label).errors.append(message)
+            else:
+                self.result.errors.append(message)
+        elif isinstance(event, events.FatalError):
+            self.result.errors.append(
+                self.redact(f"{type(event.exception).__name__}: {event.exception}")
+            )
+        elif isinstance(event, events.EngineFinished):
+            self.result.duration = event.running_time
+            self.result.stop_reason = event.stop_reason.value
+
+    def _scenario(self, phase: str, event: events.ScenarioFinished) -> None:
+        recorder = event.recorder
+        if event.status == Status.SKIP:
+            if event.label:
+                self.result.operation(event.label).skipped[phase] = event.skip_reason or "skipped"
+            return
+        for node in recorder.cases.values():
+            operation = node.value.operation
+            result = self.result.operation(operation.label)
+            result.operation_id = operation.definition.raw.get("operationId")
+            result.cases[phase] = result.cases.get(phase, 0) + 1
+        for case_id, checks in recorder.checks.items():
+            for check in checks:
+                if check.status == Status.FAILURE and check.failure_info is not None:
+                    self._violation(phase, recorder, case_id, check)
+
+    def _violation(self, phase: str, recorder, case_id: str, check) -> None:
+        failure = check.failure_info.failure
+        failing_case = failure.case_id or case_id
+        case = recorder.cases[failing_case].value
+        key = (check.name, case.operation.label, failure)
+        if key in self._seen:
+            self._seen[key].occurrences += 1
+            return
+        response = recorder.find_response(case_id=failing_case)
+        violation = Violation(
+            operation=case.operation.label,
+            check=check.name,
+            title=failure.title,
+            message=self.redact(failure.message),
+            severity=failure.severity.value,
+            phase=phase,
+            curl=self.redact(check.failure_info.code_sample),
+            status_code=response.status_code if response is not None else None,
+            response_headers={k: self.redact(v) for k, v in _headers(response).items()}
+            if response is not None
+            else {},
+            response_body=_body(response, self.redact, self.sanitization) if response else "",
+        )
+        self._seen[key] = violation
+        self.result.operation(case.operation.label).violations.append(violation)
