@@ -62,6 +62,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--log-level", default="warning")
     serve.set_defaults(run=_serve)
+
+    from conformance import cli as conform_cli  # light: schemathesis loads only when a run starts
+
+    conform = commands.add_parser(
+        "conform",
+        help="run the conformance suite against a twin (default) or a deployment",
+        description=conform_cli.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    conform_cli.add_arguments(conform)
+    conform.set_defaults(run=conform_cli.run_from_args)
     return parser
 
 
