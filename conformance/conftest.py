@@ -1,0 +1,48 @@
+"""`pytest conformance/ --api NAME [--base-url URL] ...`: the suite as pytest tests.
+
+The same options as `apitwin conform` (minus --junit/--report: use pytest's --junit-xml), so a
+team can put its own tests next to test_contract.py and use the fixtures below:
+`conform_session` (target, settings, the prepared schemathesis schema) and `conformance_schema`.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance import options
+from conformance.auth import TargetError
+from conformance.credentials import CredentialError
+from conformance.known import DeviationFileError
+from conformance.session import SessionError, open_session, pytest_args
+
+KNOWN_HITS = pytest.StashKey[object]()
+
+
+def pytest_addoption(parser):
+    options.add_to(parser.getgroup("apitwin conform"), pytest=True)
+
+
+@pytest.fixture(scope="session")
+def conform_session(request):
+    try:
+        with open_session(pytest_args(request.config)) as session:
+            request.config.stash[KNOWN_HITS] = session.known
+            yield session
+    except (SessionError, CredentialError, DeviationFileError, TargetError) as exc:
+        pytest.exit(f"apitwin conform: error: {exc}", returncode=2)
+
+
+@pytest.fixture(scope="session")
+def conformance_schema(conform_session):
+    return conform_session.schema
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    known = config.stash.get(KNOWN_HITS, None)
+    if known is None or not known.hits:
+        return
+    terminalreporter.section("known deviations (do not fail the run)")
+    for hit in known.hits.values():
+        terminalreporter.line(
+            f"{hit.deviation.check} · {hit.operation} · {hit.count} time(s): {hit.deviation.reason}"
+        )
