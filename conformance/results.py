@@ -77,6 +77,7 @@ class RunResult:
     duration: float = 0.0
     stop_reason: str = ""
     reproduce: str = ""  # the command that repeats this run
+    tokens_fetched: int = 0  # OAuth2 tokens the suite obtained (Ylem)
 
     def operation(self, label: str) -> OperationResult:
         if label not in self.operations:

@@ -26,6 +26,13 @@ def load_schema(profile: ApiProfile, settings: RunSettings):
     return schema
 
 
+@dataclasses.dataclass
+class Prepared:
+    schema: object  # schemathesis schema with auth, hooks and filters installed
+    known: KnownDeviations
+    tokens: auth.TokenSource | None  # Ylem: where Bearer tokens come from
+
+
 def prepare(
     profile: ApiProfile,
     settings: RunSettings,
@@ -39,7 +46,7 @@ def prepare(
     """
     target.check_reachable(settings.base_url, settings.request_timeout)
     schema = load_schema(profile, settings)
-    auth.install(
+    tokens = auth.install(
         schema, profile, credentials, settings.base_url, redactor, settings.request_timeout
     )
     target.check_credentials_accepted(
@@ -50,7 +57,7 @@ def prepare(
     )
     known = KnownDeviations(profile.name, deviations)
     known.install(schema)
-    return schema, known
+    return Prepared(schema, known, tokens)
 
 
 def run(
@@ -64,7 +71,8 @@ def run(
     redactor: Redactor | None = None,
 ) -> RunResult:
     redactor = redactor or Redactor(credentials.secrets())
-    schema, known = prepare(profile, settings, credentials, redactor, list(deviations))
+    prepared = prepare(profile, settings, credentials, redactor, list(deviations))
+    schema = prepared.schema
     result = RunResult(
         api=profile.name,
         base_url=settings.base_url,
@@ -77,6 +85,8 @@ def run(
         collector.on_event(event)
         for listener in listeners:
             listener(event)
-    for hit in known.hits.values():
+    for hit in prepared.known.hits.values():
         result.operation(hit.operation).known.append(hit)
+    if prepared.tokens is not None:
+        result.tokens_fetched = prepared.tokens.fetched
     return result

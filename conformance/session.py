@@ -59,7 +59,5 @@ def open_session(args):
     redactor = Redactor(credentials.secrets())
     with open_target(profile, kind, args.base_url) as target:
         settings = cli.settings_from(args, target.base_url)
-        schema, known_deviations = runner.prepare(
-            profile, settings, credentials, redactor, deviations
-        )
-        yield ConformSession(profile, settings, target, schema, known_deviations, redactor)
+        prepared = runner.prepare(profile, settings, credentials, redactor, deviations)
+        yield ConformSession(profile, settings, target, prepared.schema, prepared.known, redactor)
