@@ -13,7 +13,7 @@ from conformance import options
 from conformance.auth import TargetError
 from conformance.credentials import CredentialError
 from conformance.known import DeviationFileError
-from conformance.session import SessionError, open_session, pytest_args
+from conformance.session import SessionError, args_from_pytest, open_session
 
 KNOWN_HITS = pytest.StashKey[object]()
 
@@ -25,7 +25,7 @@ def pytest_addoption(parser):
 @pytest.fixture(scope="session")
 def conform_session(request):
     try:
-        with open_session(pytest_args(request.config)) as session:
+        with open_session(args_from_pytest(request.config)) as session:
             request.config.stash[KNOWN_HITS] = session.known
             yield session
     except (SessionError, CredentialError, DeviationFileError, TargetError) as exc:

@@ -29,7 +29,7 @@ class ConformSession:
     redactor: Redactor
 
 
-def pytest_args(config) -> types.SimpleNamespace:
+def args_from_pytest(config) -> types.SimpleNamespace:
     """pytest's `conform_*` option values under the CLI's names."""
     names = [flags[0].lstrip("-").replace("-", "_") for flags, _, _ in OPTIONS]
     values = {name: config.getoption("conform_" + name, default=None) for name in names}
