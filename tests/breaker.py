@@ -238,3 +238,33 @@ class BrokenDeployment:
         self.server.should_exit = True
         with contextlib.suppress(RuntimeError):
             self.thread.join(timeout=10)
+
+
+@dataclasses.dataclass
+class Outcome:
+    exit_code: int
+    summary: str
+    report: dict | None
+
+    @property
+    def checks(self) -> set[str]:
+        """Checks that failed, from the JSON report."""
+        return {
+            violation["check"]
+            for operation in (self.report or {}).get("operations", [])
+            for violation in operation["violations"]
+        }
+
+
+def conform(tmp_path, *args: str) -> Outcome:
+    """Runs `apitwin conform` in-process with a JSON report; the summary is what it printed."""
+    import io
+
+    from conformance import cli
+
+    report = tmp_path / f"report-{time.monotonic_ns()}.json"
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        code = cli.main([*args, "--report", str(report)])
+    data = json.loads(report.read_text()) if report.exists() else None
+    return Outcome(code, printed.getvalue(), data)

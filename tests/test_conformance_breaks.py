@@ -1,0 +1,164 @@
+"""Against a deliberately broken deployment the suite fails and names each violation.
+
+Each case puts the breaker proxy (tests/breaker.py) with one fault in front of a Meiro twin and
+runs `apitwin conform` on the operation the fault touches: the run must exit 1 and name the
+check that catches the fault. The same run without a fault passes, so the fault is the cause.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+import yaml
+from breaker import (
+    AcceptInvalidBody,
+    AcceptWithoutCredentials,
+    BrokenDeployment,
+    DropField,
+    RetypeField,
+    ServerErrorOn,
+    WrongContentType,
+    WrongStatus,
+    conform,
+)
+
+from server.process import TwinProcess
+
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("server.meiro") is None, reason="the Meiro twin has not landed yet"
+)
+
+TOKEN = "twin-token"
+# The valid answer a broken server sends for a body it should have rejected.
+CREATED = {
+    "workspace": {
+        "id": 100,
+        "user_id": 200,
+        "name": "example workspace",
+        "description": "workspace description",
+        "settings": {},
+        "frontend_settings": {},
+        "variables": {},
+        "dawg_id": 100,
+        "input_settings": {"inputs": [500, 600]},
+        "disk_usage": 0,
+        "high_disk_usage": 0,
+        "continue_on_failure": 0,
+        "disabled": 0,
+        "deleted": 0,
+        "created": "2017-01-01 15:35:00",
+    }
+}
+
+BREAKS = {
+    "drops a required field": (
+        DropField("GET", "/workspaces", pointer="workspaces/*/name"),
+        "list_workspaces",
+        "response_schema_conformance",
+    ),
+    "changes a nested field's type": (
+        # inputs[0] is an Id inside InputSettings inside Workspace: three $refs deep.
+        RetypeField(
+            "GET", "/workspaces", pointer="workspaces/*/input_settings/inputs/0", value="500"
+        ),
+        "list_workspaces",
+        "response_schema_conformance",
+    ),
+    "answers an undocumented status": (
+        WrongStatus("GET", "/workspaces", status=203),
+        "list_workspaces",
+        "status_code_conformance",
+    ),
+    "answers the wrong content type": (
+        WrongContentType("GET", "/workspaces"),
+        "list_workspaces",
+        "content_type_conformance",
+    ),
+    "answers 500 on some input": (
+        ServerErrorOn("GET", "/workspaces", parameter="name_filter"),
+        "list_workspaces",
+        "not_a_server_error",
+    ),
+    "accepts a request without credentials": (
+        AcceptWithoutCredentials("GET", "/workspaces", header="X-Access-Token", value=TOKEN),
+        "list_workspaces",
+        "ignored_auth",
+    ),
+    "accepts an invalid body": (
+        AcceptInvalidBody("POST", "/workspaces", status=201, body=CREATED),
+        "create_workspace",
+        "negative_data_rejection",
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def meiro_twin():
+    with TwinProcess("--api", "meiro", "--seed", "1337", "--epoch", "2026-11-01") as twin:
+        yield twin
+
+
+def _run(tmp_path, url: str, operation: str, *extra: str):
+    return conform(
+        tmp_path,
+        *("--api", "meiro", "--base-url", url, "--token", TOKEN),
+        *("--operation", operation, "--max-examples", "10", "--seed", "1"),
+        *extra,
+    )
+
+
+@pytest.mark.parametrize("operation", ["list_workspaces", "create_workspace"])
+def test_the_unbroken_twin_passes_the_same_run(meiro_twin, tmp_path, operation):
+    with BrokenDeployment(meiro_twin.url, []) as url:
+        outcome = _run(tmp_path, url, operation)
+    assert outcome.exit_code == 0, outcome.summary
+
+
+@pytest.mark.parametrize("name", list(BREAKS))
+def test_a_broken_deployment_fails_and_the_check_is_named(meiro_twin, tmp_path, name):
+    fault, operation, check = BREAKS[name]
+    with BrokenDeployment(meiro_twin.url, [fault]) as url:
+        outcome = _run(tmp_path, url, operation)
+    assert outcome.exit_code == 1, outcome.summary
+    assert check in outcome.checks, outcome.summary
+    assert f"{check} · {fault.method} /workspaces" in outcome.summary
+    assert TOKEN not in outcome.summary + str(outcome.report)
+
+
+def test_a_known_deviation_is_reported_and_does_not_fail_the_run(meiro_twin, tmp_path):
+    known = tmp_path / "known.yaml"
+    deviation = {
+        "api": "meiro",
+        "operation": "list_workspaces",
+        "check": "status_code_conformance",
+        "reason": "this deployment answers 203 (test)",
+    }
+    known.write_text(yaml.safe_dump({"deviations": [deviation]}))
+    with BrokenDeployment(meiro_twin.url, [WrongStatus("GET", "/workspaces", status=203)]) as url:
+        outcome = _run(tmp_path, url, "list_workspaces", "--known", str(known))
+    assert outcome.exit_code == 0, outcome.summary
+    assert "Known deviations" in outcome.summary
+    assert "this deployment answers 203 (test)" in outcome.summary
+    [operation] = [op for op in outcome.report["operations"] if op["known"]]
+    assert operation["status"] == "known"
+
+
+def test_a_known_deviation_does_not_hide_another_failure(meiro_twin, tmp_path):
+    known = tmp_path / "known.yaml"
+    deviation = {
+        "api": "meiro",
+        "operation": "list_workspaces",
+        "check": "status_code_conformance",
+        "reason": "known 203",
+    }
+    known.write_text(yaml.safe_dump({"deviations": [deviation]}))
+    faults = [
+        WrongStatus("GET", "/workspaces", status=203),
+        DropField("GET", "/workspaces", pointer="workspaces/*/name"),
+    ]
+    with BrokenDeployment(meiro_twin.url, faults) as url:
+        outcome = _run(tmp_path, url, "list_workspaces", "--known", str(known))
+    assert outcome.exit_code == 1, outcome.summary
+    assert outcome.checks == {"response_schema_conformance"}, outcome.summary
+    assert "known 203" in outcome.summary
