@@ -174,7 +174,7 @@ class AcceptInvalidBody(Fault):
             exchange.set_json(self.body)
 
 
-def proxy_app(upstream: str, faults: list[Fault]) -> Starlette:
+def proxy_app(upstream: str, faults: list[Fault], seen: list[tuple[str, str]]) -> Starlette:
     client = httpx.AsyncClient(timeout=30.0)
     upstream_url = httpx.URL(upstream)
 
@@ -186,6 +186,7 @@ def proxy_app(upstream: str, faults: list[Fault]) -> Starlette:
             headers={k: v for k, v in request.headers.items() if k.lower() not in HOP_HEADERS},
             body=await request.body(),
         )
+        seen.append((exchange.method, exchange.path))
         active = [fault for fault in faults if fault.applies(exchange)]
         for fault in active:
             fault.before(exchange)
@@ -213,18 +214,22 @@ def proxy_app(upstream: str, faults: list[Fault]) -> Starlette:
 
 
 class BrokenDeployment:
-    """The proxy on a free port: `with BrokenDeployment(upstream, faults) as url: ...`."""
+    """The proxy on a free port: `with BrokenDeployment(upstream, faults) as proxy: proxy.url`."""
 
     def __init__(self, upstream: str, faults: list[Fault]) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.requests: list[tuple[str, str]] = []  # (method, path) of every request proxied
         config = uvicorn.Config(
-            proxy_app(upstream, faults), host="127.0.0.1", port=self.port, log_level="warning"
+            proxy_app(upstream, faults, self.requests),
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
-    def __enter__(self) -> str:
+    def __enter__(self) -> BrokenDeployment:
         self.thread.start()
         deadline = time.monotonic() + 10
         while not self.server.started:
@@ -232,7 +237,7 @@ class BrokenDeployment:
                 self.__exit__()
                 raise RuntimeError("breaker proxy did not start")
             time.sleep(0.02)
-        return self.url
+        return self
 
     def __exit__(self, *exc) -> None:
         self.server.should_exit = True

@@ -110,16 +110,16 @@ def _run(tmp_path, url: str, operation: str, *extra: str):
 
 @pytest.mark.parametrize("operation", ["list_workspaces", "create_workspace"])
 def test_the_unbroken_twin_passes_the_same_run(meiro_twin, tmp_path, operation):
-    with BrokenDeployment(meiro_twin.url, []) as url:
-        outcome = _run(tmp_path, url, operation)
+    with BrokenDeployment(meiro_twin.url, []) as proxy:
+        outcome = _run(tmp_path, proxy.url, operation)
     assert outcome.exit_code == 0, outcome.summary
 
 
 @pytest.mark.parametrize("name", list(BREAKS))
 def test_a_broken_deployment_fails_and_the_check_is_named(meiro_twin, tmp_path, name):
     fault, operation, check = BREAKS[name]
-    with BrokenDeployment(meiro_twin.url, [fault]) as url:
-        outcome = _run(tmp_path, url, operation)
+    with BrokenDeployment(meiro_twin.url, [fault]) as proxy:
+        outcome = _run(tmp_path, proxy.url, operation)
     assert outcome.exit_code == 1, outcome.summary
     assert check in outcome.checks, outcome.summary
     assert f"{check} · {fault.method} /workspaces" in outcome.summary
@@ -135,8 +135,8 @@ def test_a_known_deviation_is_reported_and_does_not_fail_the_run(meiro_twin, tmp
         "reason": "this deployment answers 203 (test)",
     }
     known.write_text(yaml.safe_dump({"deviations": [deviation]}))
-    with BrokenDeployment(meiro_twin.url, [WrongStatus("GET", "/workspaces", status=203)]) as url:
-        outcome = _run(tmp_path, url, "list_workspaces", "--known", str(known))
+    with BrokenDeployment(meiro_twin.url, [WrongStatus("GET", "/workspaces", status=203)]) as proxy:
+        outcome = _run(tmp_path, proxy.url, "list_workspaces", "--known", str(known))
     assert outcome.exit_code == 0, outcome.summary
     assert "Known deviations" in outcome.summary
     assert "this deployment answers 203 (test)" in outcome.summary
@@ -157,8 +157,8 @@ def test_a_known_deviation_does_not_hide_another_failure(meiro_twin, tmp_path):
         WrongStatus("GET", "/workspaces", status=203),
         DropField("GET", "/workspaces", pointer="workspaces/*/name"),
     ]
-    with BrokenDeployment(meiro_twin.url, faults) as url:
-        outcome = _run(tmp_path, url, "list_workspaces", "--known", str(known))
+    with BrokenDeployment(meiro_twin.url, faults) as proxy:
+        outcome = _run(tmp_path, proxy.url, "list_workspaces", "--known", str(known))
     assert outcome.exit_code == 1, outcome.summary
     assert outcome.checks == {"response_schema_conformance"}, outcome.summary
     assert "known 203" in outcome.summary

@@ -1,0 +1,159 @@
+"""The suite against the twin: zero failures with every check and phase, within a CI budget.
+
+Also: safe mode sends nothing but GET/HEAD, a seed repeats a run, Ylem tokens are renewed when
+they expire, and the pytest entry point runs the same suite.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+
+import httpx
+import pytest
+import yaml
+from breaker import BrokenDeployment, conform
+
+from server.apis import SPECS_DIR
+from server.process import TwinProcess
+
+# Cases per operation and phase for the full twin runs: enough to exercise every operation
+# (coverage adds its own boundary cases), small enough for CI on 2 cores.
+CI_MAX_EXAMPLES = os.environ.get("APITWIN_CONFORM_MAX_EXAMPLES", "10")
+SEED = "20261101"
+METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
+
+
+def landed(api: str):
+    return pytest.mark.skipif(
+        importlib.util.find_spec(f"server.{api}") is None, reason=f"the {api} twin has not landed"
+    )
+
+
+def spec_operations(api: str) -> int:
+    spec = yaml.safe_load((SPECS_DIR / f"{api}.yaml").read_text())
+    return sum(1 for item in spec["paths"].values() for method in item if method in METHODS)
+
+
+@pytest.mark.parametrize(
+    "api", [pytest.param(api, marks=landed(api)) for api in ("ylem", "director", "meiro")]
+)
+def test_the_twin_passes_every_check_and_phase(api, tmp_path):
+    junit = tmp_path / "junit.xml"
+    started = time.perf_counter()
+    outcome = conform(
+        tmp_path,
+        *("--api", api, "--seed", SEED, "--max-examples", CI_MAX_EXAMPLES, "--junit", str(junit)),
+    )
+    elapsed = time.perf_counter() - started
+    assert outcome.exit_code == 0, outcome.summary
+    report = outcome.report
+    print(f"\n{api}: {report['total_cases']} cases in {elapsed:.1f} s")
+    assert report["phases"] == dict.fromkeys(
+        ("examples", "coverage", "fuzzing", "stateful"), "success"
+    )
+    tested = [op for op in report["operations"] if sum(op["cases"].values())]
+    assert len(tested) == spec_operations(api), outcome.summary
+    suite = ET.parse(junit).getroot()
+    assert suite.get("failures") == "0" and int(suite.get("tests")) == len(tested)
+    for secret in ("twin-secret", "twin-token"):
+        assert secret not in outcome.summary + junit.read_text() + str(report)
+
+
+@landed("meiro")
+def test_read_only_sends_only_safe_methods_and_passes(tmp_path):
+    with TwinProcess("--api", "meiro") as twin, BrokenDeployment(twin.url, []) as proxy:
+        outcome = conform(
+            tmp_path,
+            *("--api", "meiro", "--base-url", proxy.url, "--token", "twin-token"),
+            *("--read-only", "--max-examples", "5", "--seed", "3"),
+        )
+    assert outcome.exit_code == 0, outcome.summary
+    methods = {method for method, _ in proxy.requests}
+    assert methods <= {"GET", "HEAD"}, methods
+    tested = {op["label"].split()[0] for op in outcome.report["operations"] if op["cases"]}
+    assert tested == {"GET"}
+
+
+@landed("meiro")
+def test_the_same_seed_repeats_the_run(tmp_path):
+    def run():
+        args = (
+            "--api",
+            "meiro",
+            "--seed",
+            "77",
+            "--max-examples",
+            "5",
+            "--phases",
+            "examples,fuzzing",
+        )
+        report = conform(tmp_path, *args).report
+        return {op["label"]: op["cases"] for op in report["operations"]}, report["seed"]
+
+    first, second = run(), run()
+    assert first == second
+    assert first[1] == 77
+
+
+@landed("ylem")
+def test_ylem_tokens_are_fetched_by_the_suite_and_renewed_when_they_expire():
+    from schemathesis.engine import events
+
+    from conformance import runner
+    from conformance.credentials import Credentials
+    from conformance.profiles import PROFILES
+    from conformance.settings import RunSettings
+
+    profile = PROFILES["ylem"]
+    with TwinProcess("--api", "ylem") as twin:
+        base_url = twin.url + profile.twin_root
+
+        def expire_tokens(event) -> None:
+            # After the examples phase, move the twin's clock two days on: every token expires.
+            if isinstance(event, events.PhaseFinished) and event.phase.name.value == "examples":
+                httpx.post(twin.url + "/_twin/clock", json={"advance_seconds": 2 * 86400})
+
+        result = runner.run(
+            profile,
+            RunSettings(base_url=base_url, seed=5, max_examples=5, phases=("examples", "fuzzing")),
+            Credentials(client_id="twin-client", client_secret="twin-secret"),
+            listeners=[expire_tokens],
+        )
+    assert result.passed, [v.title for v in result.violations] + result.errors
+    assert result.tokens_fetched >= 2
+
+
+@landed("meiro")
+def test_the_suite_runs_as_pytest(tmp_path):
+    def pytest_conformance(*extra: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "pytest", "conformance/", "-q", "-p", "no:cacheprovider"]
+            + ["--api", "meiro", "--max-examples", "3", "--seed", "9", *extra],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+
+    passed = pytest_conformance("--phases", "examples,fuzzing")
+    assert passed.returncode == 0, passed.stdout[-3000:] + passed.stderr[-2000:]
+    with TwinProcess("--api", "meiro") as twin:
+        from breaker import WrongStatus
+
+        with BrokenDeployment(twin.url, [WrongStatus("GET", "/workspaces", status=203)]) as proxy:
+            failed = pytest_conformance(
+                *(
+                    "--base-url",
+                    proxy.url,
+                    "--token",
+                    "twin-token",
+                    "--operation",
+                    "list_workspaces",
+                )
+            )
+    assert failed.returncode == 1, failed.stdout[-3000:]
+    assert "Undocumented status code" in failed.stdout
