@@ -38,7 +38,7 @@ class Progress:
     def on_event(self, event) -> None:
         if isinstance(event, events.PhaseStarted) and event.phase.name in TEST_PHASES:
             self._reset(TEST_PHASES[event.phase.name])
-            if self.live_enabled:
+            if self.live_enabled and event.phase.is_enabled:
                 self._live = Live(self._line(), console=self.console, transient=True)
                 self._live.start()
         elif isinstance(event, events.ScenarioFinished) and event.phase in TEST_PHASES:
