@@ -57,6 +57,18 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def index_count(self, index: str) -> int: ...
 
+    @abc.abstractmethod
+    def index_range(
+        self,
+        index: str,
+        low: float,
+        high: float,
+        offset: int = 0,
+        limit: int | None = None,
+        descending: bool = False,
+    ) -> list[Member]:
+        """Members scored within [low, high], in score order (time windows; Redis ZRANGEBYSCORE)."""
+
     # small values: the clock, the seed, issued tokens
     @abc.abstractmethod
     def meta_get(self, key: str, default: Any = None) -> Any: ...

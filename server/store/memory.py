@@ -81,6 +81,28 @@ class MemoryStore(Store):
     def index_count(self, index: str) -> int:
         return len(self._index[index])
 
+    def index_range(
+        self,
+        index: str,
+        low: float,
+        high: float,
+        offset: int = 0,
+        limit: int | None = None,
+        descending: bool = False,
+    ) -> list[Member]:
+        entries = self._index[index]
+        start = bisect.bisect_left(entries, low, key=lambda entry: entry[0])
+        stop = bisect.bisect_right(entries, high, key=lambda entry: entry[0])
+        if descending:
+            stop -= offset
+            start = start if limit is None else max(stop - limit, start)
+            picked = entries[start : max(stop, start)][::-1]
+        else:
+            start += offset
+            end = stop if limit is None else min(start + limit, stop)
+            picked = entries[start:end]
+        return [member for _, member in picked]
+
     def meta_get(self, key: str, default: Any = None) -> Any:
         value = self._meta.get(key, default)
         return copy.deepcopy(value)
