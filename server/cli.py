@@ -22,6 +22,7 @@ def _serve(args: argparse.Namespace) -> int:
         store=args.store,
         epoch=args.epoch,
         validate_responses=args.validate_responses,
+        director_basic_auth=args.director_basic_auth,
     )
     app = create_app(options)
     base = f"http://{options.host}:{options.port}"
@@ -32,6 +33,8 @@ def _serve(args: argparse.Namespace) -> int:
     clients = ", ".join(f"{c}:{s}" for c, s in options.ylem_clients.items())
     print(f"  Ylem OAuth2 client_id:client_secret: {clients}")
     print(f"  Meiro X-Access-Token: {', '.join(options.meiro_tokens)}")
+    if options.director_basic_auth:
+        print(f"  Director basic auth user: {options.director_basic_auth.partition(':')[0]}")
     print(f"  Admin API: {base}/_twin (catalog: {base}/_twin/catalog)", flush=True)
     uvicorn.run(
         app,
@@ -42,6 +45,12 @@ def _serve(args: argparse.Namespace) -> int:
         log_level=args.log_level,
     )
     return 0
+
+
+def _user_pass(value: str) -> str:
+    if ":" not in value or value.startswith(":"):
+        raise argparse.ArgumentTypeError("expected USER:PASS")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -59,6 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--validate-responses",
         action="store_true",
         help="check every response against the spec (slower; on in tests)",
+    )
+    serve.add_argument(
+        "--director-basic-auth",
+        metavar="USER:PASS",
+        type=_user_pass,
+        help="require these basic credentials on Director (every operation but the ping)",
     )
     serve.add_argument("--log-level", default="warning")
     serve.set_defaults(run=_serve)
