@@ -10,7 +10,7 @@ from rich.live import Live
 from rich.text import Text
 from schemathesis.engine import Status, events
 
-from .results import TEST_PHASES
+from .results import NO_LINKS, TEST_PHASES
 
 MARKS = {"success": "ok", "failure": "FAILED", "error": "ERROR", "skip": "skipped"}
 
@@ -28,6 +28,7 @@ class Progress:
         self.operations: set[str] = set()
         self.cases = 0
         self.failures = 0
+        self.note = ""
 
     def _line(self) -> Text:
         return Text(
@@ -50,12 +51,14 @@ class Progress:
                 self.failures += len(event.recorder.failing_case_ids())
             if self._live is not None:
                 self._live.update(self._line())
+        elif isinstance(event, events.NonFatalError) and event.info.title == NO_LINKS:
+            self.note = "skipped: no links among the selected operations"
         elif isinstance(event, events.PhaseFinished) and event.phase.name in TEST_PHASES:
             self._stop_live()
             if not event.phase.is_enabled:
                 return
             line = self._line()
-            line.append(f"  {MARKS.get(event.status.value, event.status.value)}")
+            line.append(f"  {self.note or MARKS.get(event.status.value, event.status.value)}")
             self.console.print(line)
         elif isinstance(event, events.EngineFinished):
             self._stop_live()

@@ -22,6 +22,7 @@ TEST_PHASES = {
     PhaseName.STATEFUL_TESTING: "stateful",
 }
 BODY_LIMIT = 2000  # characters of a response body kept in a report
+NO_LINKS = "Missing Open API links"  # schemathesis' title when a filter leaves no link to follow
 
 
 @dataclasses.dataclass
@@ -132,15 +133,22 @@ class Collector:
         self.redact = redact
         self.sanitization = sanitization
         self._seen: dict[tuple, Violation] = {}
+        self._no_links = False
 
     def on_event(self, event) -> None:
         if isinstance(event, events.ScenarioFinished) and event.phase in TEST_PHASES:
             self._scenario(TEST_PHASES[event.phase], event)
         elif isinstance(event, events.PhaseFinished) and event.phase.name in TEST_PHASES:
             phase = event.phase
-            status = event.status.value if phase.is_enabled else "skipped"
-            self.result.phases[TEST_PHASES[phase.name]] = status
+            name = TEST_PHASES[phase.name]
+            if not (name == "stateful" and self._no_links):
+                self.result.phases[name] = event.status.value if phase.is_enabled else "skipped"
         elif isinstance(event, events.NonFatalError):
+            if event.phase is PhaseName.STATEFUL_TESTING and event.info.title == NO_LINKS:
+                # Links whose ends are filtered out (--operation, --read-only): nothing to chain.
+                self.result.phases["stateful"] = "skipped: no links among the selected operations"
+                self._no_links = True
+                return
             message = self.redact(f"{event.info.title}: {event.info.message}".strip())
             if event.related_to_operation and event.label:
                 self.result.operation(event.label).errors.append(message)
