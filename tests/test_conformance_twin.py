@@ -18,6 +18,7 @@ import pytest
 import yaml
 from breaker import BrokenDeployment, conform
 
+from conformance.profiles import PROFILES
 from server.apis import SPECS_DIR
 from server.process import TwinProcess
 
@@ -70,12 +71,19 @@ def test_the_twin_passes_every_check_and_phase(api, tmp_path):
         assert secret not in outcome.summary + junit.read_text() + str(report)
 
 
-@landed("meiro")
-def test_read_only_sends_only_safe_methods_and_passes(tmp_path):
-    with TwinProcess("--api", "meiro") as twin, BrokenDeployment(twin.url, []) as proxy:
+@pytest.mark.parametrize(
+    ("api", "credentials"),
+    [
+        pytest.param("director", (), marks=landed("director")),
+        pytest.param("meiro", ("--token", "twin-token"), marks=landed("meiro")),
+    ],
+)
+def test_read_only_sends_only_safe_methods_and_passes(api, credentials, tmp_path):
+    root = PROFILES[api].twin_root
+    with TwinProcess("--api", api) as twin, BrokenDeployment(twin.url, []) as proxy:
         outcome = conform(
             tmp_path,
-            *("--api", "meiro", "--base-url", proxy.url, "--token", "twin-token"),
+            *("--api", api, "--base-url", proxy.url + root, *credentials),
             *("--read-only", "--max-examples", "5", "--seed", "3"),
         )
     assert outcome.exit_code == 0, outcome.summary
