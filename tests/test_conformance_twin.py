@@ -171,3 +171,19 @@ def test_the_suite_runs_as_pytest(tmp_path):
             )
     assert failed.returncode == 1, failed.stdout[-3000:]
     assert "Undocumented status code" in failed.stdout
+
+
+@landed("director")
+def test_director_basic_auth_any_server_style(tmp_path):
+    """--base-url + --basic-auth against a Director whose basic auth is on: passes with the
+    right credentials (never printed), and says plainly when they are missing or wrong."""
+    with TwinProcess("--api", "director", "--director-basic-auth", "ops:s3cret-pw") as twin:
+        args = ("--api", "director", "--base-url", twin.url, "--max-examples", "5", "--seed", "4")
+        good = conform(tmp_path, *args, "--basic-auth", "ops:s3cret-pw")
+        missing = conform(tmp_path, *args)
+        wrong = conform(tmp_path, *args, "--basic-auth", "ops:wrong-pw")
+    assert good.exit_code == 0, good.summary
+    assert "s3cret-pw" not in good.summary + str(good.report)
+    assert "b3BzOnMzY3JldC1wdw" not in good.summary + str(good.report)  # base64 of ops:s3cret-pw
+    assert (missing.exit_code, missing.report) == (2, None)
+    assert (wrong.exit_code, wrong.report) == (2, None)
