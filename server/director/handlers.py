@@ -11,10 +11,14 @@ from ..http import reply
 from . import auth
 from .state import DirectorState
 
+# A run read with the clock set near the end of year 9999 may end past it: shown at the end.
+_LAST_SECOND = dt.datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp()
+
 
 def _timestamp(ts: float) -> str:
-    """Director on SQLite: `isoformat()` of a naive time, whole seconds (D6)."""
-    return dt.datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    """Director on SQLite: `isoformat()` of a naive UTC time, whole seconds (D6)."""
+    moment = dt.datetime.fromtimestamp(min(ts, _LAST_SECOND), UTC).replace(tzinfo=None)
+    return moment.isoformat(timespec="seconds")
 
 
 def _workflow(view: dict) -> dict:
