@@ -14,7 +14,7 @@ from connexion.middleware import MiddlewarePosition
 from connexion.resolver import Resolver
 from starlette.exceptions import HTTPException
 
-from . import landing
+from . import cors, docs, faults, landing, prefer
 from .admin.handlers import AdminHandlers
 from .allow import AllowedMethods
 from .apis import ADMIN_SPEC, SPECS_DIR, selected
@@ -117,11 +117,17 @@ def create_app(options: TwinOptions | None = None, twin: Twin | None = None) -> 
     app.add_error_handler(ProblemException, problem)
     app.add_error_handler(HTTPException, http_error)
     app.add_error_handler(UnicodeDecodeError, undecodable)
+    # Outermost first. Docs pages and assets are not API calls: served outside the journal.
+    docs.install(app, twin)
     app.add_middleware(
         JournalMiddleware,
         position=MiddlewarePosition.BEFORE_EXCEPTION,
         twin=twin,
     )
+    cors.install(app, twin)
+    prefer.install_delay(app)
+    faults.install(app, twin)  # after routing, before security
+    prefer.install(app, twin)  # after validation
     landing.install(app, twin)
     app.twin = twin
     return app

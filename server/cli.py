@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from . import docs_cli
 from .apis import APIS
 from .options import DEFAULT_SEED, TwinOptions
 
@@ -23,6 +24,8 @@ def _serve(args: argparse.Namespace) -> int:
         epoch=args.epoch,
         validate_responses=args.validate_responses,
         director_basic_auth=args.director_basic_auth,
+        cors=not args.no_cors,
+        cors_origins=args.cors_origin,
     )
     app = create_app(options)
     base = f"http://{options.host}:{options.port}"
@@ -35,7 +38,9 @@ def _serve(args: argparse.Namespace) -> int:
     print(f"  Meiro X-Access-Token: {', '.join(options.meiro_tokens)}")
     if options.director_basic_auth:
         print(f"  Director basic auth user: {options.director_basic_auth.partition(':')[0]}")
-    print(f"  Admin API: {base}/_twin (catalog: {base}/_twin/catalog)", flush=True)
+    print(f"  Admin API: {base}/_twin (catalog: {base}/_twin/catalog)")
+    names = ", ".join(f"/{name}/docs" for name in [*([options.api] if alone else APIS), "_twin"])
+    print(f"  Docs (Swagger UI; Redoc at /<api>/redoc): {base}/ and {names}", flush=True)
     uvicorn.run(
         app,
         host=options.host,
@@ -76,7 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="require these basic credentials on Director (every operation but the ping)",
     )
     serve.add_argument("--log-level", default="warning")
+    docs_cli.add_cors_arguments(serve)
     serve.set_defaults(run=_serve)
+    docs_cli.add_commands(commands)
 
     from conformance import cli as conform_cli  # light: schemathesis loads only when a run starts
 

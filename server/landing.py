@@ -30,11 +30,12 @@ def install(app, twin) -> None:
         for api in selected(options.api):
             root = base + api.base_path(alone)
             title, link = html.escape(api.title), html.escape(root)
+            docs = html.escape(f"{base}/{api.name}")  # server/docs.py: the same in both modes
             creds = html.escape(_credentials(api.name, options))
             rows.append(
                 f"<tr><td>{title}</td><td><code>{link}</code></td><td>{creds}</td>"
-                f'<td><a href="{link}/ui/">Swagger UI</a> · '
-                f'<a href="{link}/openapi.json">spec</a></td></tr>'
+                f'<td><a href="{docs}/docs">Swagger UI</a> · <a href="{docs}/redoc">Redoc</a> · '
+                f'<a href="{docs}/docs/openapi.json">spec</a></td></tr>'
             )
         world = twin.world()
         page = f"""<!doctype html>
@@ -47,9 +48,15 @@ def install(app, twin) -> None:
 {"".join(rows)}
 </table>
 <h2>Admin API</h2>
-<p><code>{html.escape(base)}/_twin</code>: reset, clock, catalog, state, requests
-(<a href="{html.escape(base)}/_twin/ui/">Swagger UI</a>,
-<a href="{html.escape(base)}/_twin/catalog">catalog</a>).</p>
+<p><code>{html.escape(base)}/_twin</code>: reset, clock, catalog, state, faults, requests
+(<a href="{html.escape(base)}/_twin/docs">Swagger UI</a>,
+<a href="{html.escape(base)}/_twin/redoc">Redoc</a>,
+<a href="{html.escape(base)}/_twin/catalog">catalog</a>,
+<a href="{html.escape(base)}/_twin/requests">journal</a>).</p>
+<h2>Shaping answers</h2>
+<p>Send <code>Prefer: code=404</code>, <code>example=NAME</code>, <code>dynamic=true</code> or
+<code>delay=MS</code> on any call (the Swagger UI pages have a Prefer box); add fault rules
+(latency, failures, dropped connections) with <code>POST /_twin/faults</code>.</p>
 </body></html>"""
         return HTMLResponse(page)
 

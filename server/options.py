@@ -28,3 +28,9 @@ class TwinOptions:
     # Optional Director basic auth ("user:pass"); None leaves Director open, as documented.
     director_basic_auth: str | None = None
     journal_size: int = 500
+    # CORS, on for every API: these origins get credentials (cookies, Authorization) allowed;
+    # any other origin gets `*` without credentials.
+    cors: bool = True
+    cors_origins: list[str] = dataclasses.field(default_factory=list)
+    # Where `apitwin assets` put the Redoc bundle; None: the project's .cache/docs-assets.
+    docs_assets_dir: str | None = None

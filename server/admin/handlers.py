@@ -1,4 +1,4 @@
-"""The admin API (specs/admin.yaml): reset, clock, catalog, state export/import, journal."""
+"""The admin API (specs/admin.yaml): reset, clock, catalog, state export/import, journal, faults."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from ..errors import BadRequest
 from ..http import optional_body, reply
 from ..journal import JOURNAL
 from ..store import StoreError
+from .faults import FaultHandlers
 
 
-class AdminHandlers:
+class AdminHandlers(FaultHandlers):
     def __init__(self, twin) -> None:
         self.twin = twin
 
