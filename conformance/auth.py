@@ -80,7 +80,7 @@ def refresh_interval(expires_in: int) -> int:
     return max(1, int(expires_in * 0.8))
 
 
-def _needs_credentials(operation) -> bool:
+def needs_credentials(operation) -> bool:
     """False only for operations whose spec says `security: []` (the token endpoint, a ping)."""
     raw = operation.definition.raw
     security = raw.get("security", operation.schema.raw_schema.get("security"))
@@ -90,13 +90,19 @@ def _needs_credentials(operation) -> bool:
 def _provider(header: str, value_for):
     class CredentialProvider:
         def get(self, case, context):
-            return value_for() if _needs_credentials(context.operation) else None
+            return value_for()
 
         def set(self, case, data, context):
             case.headers = case.headers or {}
             case.headers[header] = data
 
     return CredentialProvider
+
+
+def _register(schema, provider, **caching) -> None:
+    # Public operations are filtered out here, not by returning None from `get`: schemathesis'
+    # caching wrapper would keep that None for every operation after the first public one.
+    schema.auth(**caching).skip_for(lambda ctx: not needs_credentials(ctx.operation))(provider)
 
 
 def check_credentials(profile: ApiProfile, credentials: Credentials) -> None:
@@ -128,17 +134,22 @@ def install(
         # One fetch up front: bad credentials stop the run before it starts, and the answer's
         # `expires_in` sets how long schemathesis may keep a token.
         first = source.fetch()
-        schema.auth(refresh_interval=refresh_interval(first.expires_in), retry_on=[401])(
-            _provider("Authorization", lambda: f"Bearer {source.fetch().value}")
+        _register(
+            schema,
+            _provider("Authorization", lambda: f"Bearer {source.fetch().value}"),
+            refresh_interval=refresh_interval(first.expires_in),
+            retry_on=[401],
         )
         return source
     if profile.auth is AuthKind.HEADER_TOKEN:
         token = credentials.token
-        schema.auth(refresh_interval=None)(_provider(profile.token_header, lambda: token))
+        _register(schema, _provider(profile.token_header, lambda: token), refresh_interval=None)
     elif profile.auth is AuthKind.OPTIONAL_BASIC and credentials.basic_auth:
         user, password = credentials.basic_auth
         encoded = base64.b64encode(f"{user}:{password}".encode()).decode()
-        schema.auth(refresh_interval=None)(_provider("Authorization", lambda: f"Basic {encoded}"))
+        _register(
+            schema, _provider("Authorization", lambda: f"Basic {encoded}"), refresh_interval=None
+        )
     return None
 
 

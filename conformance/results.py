@@ -12,6 +12,7 @@ from schemathesis.core.output.sanitization import sanitize_value
 from schemathesis.engine import Status, events
 from schemathesis.engine.run import PhaseName
 
+from .auth import needs_credentials
 from .credentials import Redactor
 from .known import KnownHit
 
@@ -125,6 +126,12 @@ def _body(response, redact: Redactor, sanitization) -> str:
     return redact(text)
 
 
+def _positive(case) -> bool:
+    """Valid data by the spec: an API that refuses it with 401/403 refuses the credentials."""
+    meta = case.meta
+    return meta is not None and meta.generation.mode.is_positive
+
+
 class Collector:
     """Turns the engine's event stream into a `RunResult`."""
 
@@ -134,6 +141,8 @@ class Collector:
         self.sanitization = sanitization
         self._seen: dict[tuple, Violation] = {}
         self._no_links = False
+        # label -> [answers, 401/403 answers] to valid requests, where credentials are needed
+        self._answers: dict[str, list[int]] = {}
 
     def on_event(self, event) -> None:
         if isinstance(event, events.ScenarioFinished) and event.phase in TEST_PHASES:
@@ -161,6 +170,17 @@ class Collector:
         elif isinstance(event, events.EngineFinished):
             self.result.duration = event.running_time
             self.result.stop_reason = event.stop_reason.value
+            self._flag_refused_credentials()
+
+    def _flag_refused_credentials(self) -> None:
+        """An operation that refused every valid request with 401/403 was never tested past its
+        door: the credentials (or their scope) are wrong, which must not pass as a clean run."""
+        for label, (answers, refused) in self._answers.items():
+            if answers and answers == refused:
+                self.result.operation(label).errors.append(
+                    f"all {answers} valid requests got 401/403: the credentials were refused, "
+                    "so nothing behind them was tested"
+                )
 
     def _scenario(self, phase: str, event: events.ScenarioFinished) -> None:
         recorder = event.recorder
@@ -168,11 +188,16 @@ class Collector:
             if event.label:
                 self.result.operation(event.label).skipped[phase] = event.skip_reason or "skipped"
             return
-        for node in recorder.cases.values():
+        for case_id, node in recorder.cases.items():
             operation = node.value.operation
             result = self.result.operation(operation.label)
             result.operation_id = operation.definition.raw.get("operationId")
             result.cases[phase] = result.cases.get(phase, 0) + 1
+            response = recorder.find_response(case_id=case_id)
+            if response is not None and _positive(node.value) and needs_credentials(operation):
+                counts = self._answers.setdefault(operation.label, [0, 0])
+                counts[0] += 1
+                counts[1] += response.status_code in (401, 403)
         for case_id, checks in recorder.checks.items():
             for check in checks:
                 if check.status == Status.FAILURE and check.failure_info is not None:

@@ -174,6 +174,16 @@ class AcceptInvalidBody(Fault):
             exchange.set_json(self.body)
 
 
+@dataclasses.dataclass
+class RejectCredentials(Fault):
+    """Refuses every request as unauthenticated, as an API does with a token it does not know."""
+
+    def after(self, exchange: Exchange) -> None:
+        exchange.status = 401
+        exchange.response_headers["content-type"] = "application/json"
+        exchange.set_json({"message": "Invalid credentials have been provided"})
+
+
 def proxy_app(upstream: str, faults: list[Fault], seen: list[tuple[str, str]]) -> Starlette:
     client = httpx.AsyncClient(timeout=30.0)
     upstream_url = httpx.URL(upstream)
@@ -194,12 +204,16 @@ def proxy_app(upstream: str, faults: list[Fault], seen: list[tuple[str, str]]) -
         raw = request.scope["raw_path"]
         if request.scope["query_string"]:
             raw += b"?" + request.scope["query_string"]
-        answer = await client.request(
-            exchange.method,
-            upstream_url.copy_with(raw_path=raw),
-            headers=exchange.headers,
-            content=exchange.body,
-        )
+        try:
+            answer = await client.request(
+                exchange.method,
+                upstream_url.copy_with(raw_path=raw),
+                headers=exchange.headers,
+                content=exchange.body,
+            )
+        except httpx.LocalProtocolError:
+            # A header httpx will not send (fuzzed values): refuse it as a strict server would.
+            return Response(b'{"message": "Bad request"}', 400, media_type="application/json")
         exchange.status = answer.status_code
         exchange.response_headers = {
             k: v for k, v in answer.headers.items() if k.lower() not in HOP_HEADERS
