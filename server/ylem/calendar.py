@@ -123,10 +123,10 @@ def parse_day(text: str) -> Date:
     return date_of(parse_plain(text))
 
 
-def explain(text: str) -> str | None:
+def explain(text: str, day_only_allowed: bool) -> str | None:
     """Why `text` is not a date the API reads, in the real server's words; None if it is one."""
     try:
-        parse_day(text)
+        parse_day(text) if day_only_allowed else parse_plain(text)
     except DateError as exc:
         return str(exc)
     return None

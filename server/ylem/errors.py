@@ -23,7 +23,7 @@ _UUID_PATTERN = "'^[0-9a-fA-F]{8}-"
 _DATE_PATTERN = "[0-9]{4}-"  # how the spec's date patterns start
 
 
-def _errors(detail: str, fields: dict) -> list[str]:
+def _errors(detail: str, path: str, fields: dict) -> list[str]:
     if fields.get("errors"):
         return list(fields["errors"])
     # A value that misses the spec's pattern: say why as the real server does (Go's messages).
@@ -34,7 +34,7 @@ def _errors(detail: str, fields: dict) -> list[str]:
         if pattern.startswith(_UUID_PATTERN):
             reason = _uuid_reason(value)
         elif _DATE_PATTERN in pattern[:20]:
-            reason = calendar.explain(value)
+            reason = calendar.explain(value, day_only_allowed="/aggregated-stats/" in path)
         if reason:
             return [reason]
     return [detail.split("\n", 1)[0]]  # jsonschema appends the whole schema after a blank line
@@ -60,5 +60,5 @@ def render_error(status: int, detail: str, path: str, fields: dict) -> dict:
         "message": _MESSAGES.get(status) or HTTP_STATUS_CODES.get(status, "Error"),
     }
     if status == 400:
-        body["errors"] = _errors(detail, fields)
+        body["errors"] = _errors(detail, path, fields)
     return body

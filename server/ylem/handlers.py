@@ -47,8 +47,8 @@ def _log_entry(row) -> dict:
         "task_type": row.task_type,
         "is_successful": outcome.is_successful,
         "duration": outcome.duration,
-        "output": outcome.output,
-        "metric_value": outcome.metric_value,
+        "output": row.output,
+        "metric_value": row.metric_value,
         "executed_at": calendar.rfc3339(outcome.executed_at),
     }
 

@@ -1,16 +1,17 @@
 """A pipeline run over time: a pure function of the stored run, the seed and the clock.
 
-A run stores only what the client did: when it started the run and which tasks it held then.
-From that and the seed follow, for every task in order, when it ran, how long it took, whether it
-succeeded and what it printed. A failed task stops the run: the tasks after it stay pending for
-ever, as on the real server, where a failure ends the branch. Nothing runs in the background; a
-read at `now` sees every task whose `executed_at` is not after `now`.
-"""
+A run stores only what the client did: which pipeline it ran and when (with the ids its task
+runs got). From that, the pipeline's tasks and the seed follow, for every task in order, when
+it ran, how long it took, whether it succeeded and what it printed. A failed task stops the
+run: the tasks after it stay pending for ever, as on the real server, where a failure ends the
+branch. Nothing runs in the background; a read at `now` sees every task whose `executed_at` is
+not after `now`. (Pipelines never change in the twin, so their tasks can be read at any time.)"""
 
 from __future__ import annotations
 
 import base64
 import dataclasses
+import math
 
 from ..draws import rng
 from . import outputs
@@ -41,40 +42,56 @@ _GAP_MS = (20, 400)  # between one task's end and the next one's start
 @dataclasses.dataclass(frozen=True)
 class TaskOutcome:
     position: int
-    # Whole seconds, when the task finished: the statistics store keeps seconds, so a row shown
-    # as 12:00:05 is inside a window that ends at 12:00:05.
+    task_run_id: int
+    task_type: str
+    # When the task finished, rounded up to whole seconds: the statistics store keeps seconds,
+    # so a row shown as 12:00:05 is inside a window that ends at 12:00:05, and rounding up never
+    # shows a task as executed before it has finished.
     executed_at: int
     duration: int  # milliseconds
     is_successful: bool
-    output: str  # base64 of the task's output (not encrypted, decision Y22)
-    metric_value: float  # an int when whole, as the documents show 0
 
 
-def outcomes(run: dict, seed: int) -> list[TaskOutcome]:
-    """What each task of the run does, up to and including the first failure."""
-    draw = rng(seed, "ylem.run", run["uuid"])
-    at_ms = run["created_at"] * 1000 + draw.randint(*_QUEUE_MS)
+def outcomes(run: dict, task_types: list[str], seed: int) -> list[TaskOutcome]:
+    """What each task of the run does, up to and including the first failure.
+
+    `run` holds `number`, `created_at` and `task_run_ids`; `task_types` are its tasks' types.
+    """
+    at_ms = run["created_at"] * 1000 + rng(seed, "ylem.run", run["number"]).randint(*_QUEUE_MS)
     result = []
-    for position, task in enumerate(run["tasks"]):
-        task_draw = rng(seed, "ylem.task_run", task["id"])
-        duration = task_draw.randint(*_DURATION_MS[task["type"]])
-        failed = task_draw.random() < _FAILURE_ODDS.get(task["type"], _DEFAULT_FAILURE_ODDS)
+    for position, (task_run_id, task_type) in enumerate(
+        zip(run["task_run_ids"], task_types, strict=True)
+    ):
+        draw = rng(seed, "ylem.task_run", task_run_id)
+        duration = draw.randint(*_DURATION_MS[task_type])
+        failed = draw.random() < _FAILURE_ODDS.get(task_type, _DEFAULT_FAILURE_ODDS)
         at_ms += duration
-        body, metric = outputs.output(task["type"], not failed, task_draw, at_ms / 1000)
         result.append(
             TaskOutcome(
                 position=position,
-                executed_at=int(at_ms // 1000),
+                task_run_id=task_run_id,
+                task_type=task_type,
+                executed_at=math.ceil(at_ms / 1000),
                 duration=duration,
                 is_successful=not failed,
-                output=base64.b64encode(body).decode("ascii"),
-                metric_value=metric,
             )
         )
         if failed:
             break
-        at_ms += task_draw.randint(*_GAP_MS)
+        at_ms += draw.randint(*_GAP_MS)
     return result
+
+
+def printed(outcome: TaskOutcome, seed: int) -> tuple[str, float]:
+    """What the task printed, as base64 (not encrypted, decision Y22), and its metric value.
+
+    Drawn from a source of its own, so only the log, which shows it, pays for it.
+    """
+    draw = rng(seed, "ylem.task_output", outcome.task_run_id)
+    body, metric = outputs.output(
+        outcome.task_type, outcome.is_successful, draw, outcome.executed_at
+    )
+    return base64.b64encode(body).decode("ascii"), metric
 
 
 def run_ended_at(steps: list[TaskOutcome]) -> int:

@@ -1,8 +1,9 @@
 """Pipelines and their runs in the store, and the executed task runs read back by time window.
 
-Stored: pipelines (from the fixtures) and runs (what a client started, when). Derived when read:
-every task run's outcome (lifecycle.py). Three ordered indexes, scored by when things happened,
-serve every time-window read without a scan:
+Stored: pipelines (from the fixtures; no operation changes them) and runs (which pipeline a
+client ran, when, and the ids its task runs got). Derived when read: every task run's outcome
+(lifecycle.py) and the UUIDs (drawn from the seed and the numbers). Three ordered indexes, scored
+by when things happened, serve every time-window read without a scan:
 - `ylem.task_runs.by_task:<task uuid>` and `ylem.task_runs.by_pipeline:<pipeline uuid>`: task
   runs by `executed_at`; a member is `run number * MAX_TASKS + position`;
 - `ylem.runs.by_pipeline:<pipeline uuid>`: runs by the time they end; a member is the run number.
@@ -46,13 +47,14 @@ class TaskRun:
     task_uuid: str
     task_type: str
     outcome: lifecycle.TaskOutcome | None  # None while pending
+    output: str | None = None  # base64, for executed rows read with their output
+    metric_value: float = 0
 
 
 @dataclasses.dataclass(frozen=True)
 class PipelineRun:
     """A run that has ended."""
 
-    uuid: str
     ended_at: int
     is_successful: bool
     duration: int
@@ -62,7 +64,10 @@ class Runs:
     def __init__(self, world) -> None:
         self.world = world
         self.store = world.store
-        self._steps: dict[int, list[lifecycle.TaskOutcome]] = {}  # per call, by run number
+        self.seed = world.seed
+        # Per call: pipelines and run outcomes already read.
+        self._pipelines: dict[str, dict] = {}
+        self._steps: dict[int, list[lifecycle.TaskOutcome]] = {}
 
     # pipelines
     def add_pipeline(self, uuid: str, name: str, tasks: list[dict]) -> dict:
@@ -75,62 +80,55 @@ class Runs:
         return pipeline
 
     def pipeline(self, uuid: str) -> dict:
-        pipeline = self.store.get(PIPELINES, uuid.lower())
-        if pipeline is None:
-            raise NotFound(f"Pipeline {uuid} not found")
-        return pipeline
+        uuid = uuid.lower()
+        if uuid not in self._pipelines:
+            pipeline = self.store.get(PIPELINES, uuid)
+            if pipeline is None:
+                raise NotFound(f"Pipeline {uuid} not found")
+            self._pipelines[uuid] = pipeline
+        return self._pipelines[uuid]
 
     def pipelines(self) -> list[dict]:
         return self.store.get_many(PIPELINES, self.store.index_page(PIPELINES, 0, None))
 
     # runs
-    def start(self, pipeline_uuid: str, at: float) -> list[TaskRun]:
-        """Starts a run of every task of the pipeline at `at`; all of them pending."""
+    def start(self, pipeline_uuid: str, at: float) -> dict:
+        """Starts a run of every task of the pipeline at `at`; NotFound for an unknown one."""
         pipeline = self.pipeline(pipeline_uuid)
-        seed = self.world.seed
-        number = self.store.next_id(RUNS)
-        tasks = []
-        for task in pipeline["tasks"]:
-            task_run_id = self.store.next_id(TASK_RUN_IDS)
-            tasks.append(
-                {
-                    "id": task_run_id,
-                    "uuid": uuid_for(seed, "ylem.task_run", task_run_id),
-                    "task_uuid": task["uuid"],
-                    "type": task["type"],
-                }
-            )
         run = {
-            "number": number,
-            "uuid": uuid_for(seed, "ylem.run", number),
+            "number": self.store.next_id(RUNS),
             "pipeline_uuid": pipeline["uuid"],
             "created_at": at,
-            "tasks": tasks,
+            "task_run_ids": [self.store.next_id(TASK_RUN_IDS) for _ in pipeline["tasks"]],
         }
-        self.store.put(RUNS, number, run)
+        self.store.put(RUNS, run["number"], run)
         # The outcomes are a pure function of the run, so the indexes can hold them from now.
-        steps = lifecycle.outcomes(run, seed)
+        steps = self._outcomes(run)
         for step in steps:
-            member = number * MAX_TASKS + step.position
-            task = tasks[step.position]
-            self.store.index_add(task_index(task["task_uuid"]), member, step.executed_at)
-            self.store.index_add(
-                pipeline_task_index(run["pipeline_uuid"]), member, step.executed_at
-            )
-        self.store.index_add(
-            pipeline_run_index(run["pipeline_uuid"]), number, lifecycle.run_ended_at(steps)
-        )
-        return [self._task_run(run, position, None) for position in range(len(tasks))]
+            member = run["number"] * MAX_TASKS + step.position
+            task_uuid = pipeline["tasks"][step.position]["uuid"]
+            self.store.index_add(task_index(task_uuid), member, step.executed_at)
+            self.store.index_add(pipeline_task_index(pipeline["uuid"]), member, step.executed_at)
+        ended = lifecycle.run_ended_at(steps)
+        self.store.index_add(pipeline_run_index(pipeline["uuid"]), run["number"], ended)
+        return run
 
-    def _task_run(self, run: dict, position: int, outcome) -> TaskRun:
-        task = run["tasks"][position]
+    def pending(self, run: dict) -> list[TaskRun]:
+        """The run's task runs as they are when it starts."""
+        tasks = self.pipeline(run["pipeline_uuid"])["tasks"]
+        return [self._task_run(run, position) for position in range(len(tasks))]
+
+    def _task_run(self, run: dict, position: int, outcome=None, printed=(None, 0)) -> TaskRun:
+        task = self.pipeline(run["pipeline_uuid"])["tasks"][position]
         return TaskRun(
-            id=task["id"],
-            uuid=task["uuid"],
-            run_uuid=run["uuid"],
-            task_uuid=task["task_uuid"],
+            id=run["task_run_ids"][position],
+            uuid=uuid_for(self.seed, "ylem.task_run", run["task_run_ids"][position]),
+            run_uuid=uuid_for(self.seed, "ylem.run", run["number"]),
+            task_uuid=task["uuid"],
             task_type=task["type"],
             outcome=outcome,
+            output=printed[0],
+            metric_value=printed[1],
         )
 
     def _load(self, numbers: Iterable[int]) -> dict[int, dict]:
@@ -140,21 +138,29 @@ class Runs:
     def _outcomes(self, run: dict) -> list[lifecycle.TaskOutcome]:
         steps = self._steps.get(run["number"])
         if steps is None:
-            steps = self._steps[run["number"]] = lifecycle.outcomes(run, self.world.seed)
+            types = [task["type"] for task in self.pipeline(run["pipeline_uuid"])["tasks"]]
+            steps = self._steps[run["number"]] = lifecycle.outcomes(run, types, self.seed)
         return steps
 
     # reads: executed task runs and ended runs, by window (both ends inclusive)
-    def task_runs(
+    def task_outcomes(
         self, index: str, low: float, high: float, limit: int | None = None
-    ) -> list[TaskRun]:
-        """Executed task runs of an index within [low, high], newest first."""
+    ) -> list[lifecycle.TaskOutcome]:
+        """Outcomes of the executed task runs of an index within [low, high], newest first."""
         members = self.store.index_range(index, low, high, limit=limit, descending=True)
+        runs = self._load(member // MAX_TASKS for member in members)
+        return [self._outcomes(runs[member // MAX_TASKS])[member % MAX_TASKS] for member in members]
+
+    def task_runs(self, index: str, low: float, high: float) -> list[TaskRun]:
+        """The executed task runs of an index within [low, high] with their output, newest first."""
+        members = self.store.index_range(index, low, high, descending=True)
         runs = self._load(member // MAX_TASKS for member in members)
         rows = []
         for member in members:
-            run = runs[member // MAX_TASKS]
-            position = member % MAX_TASKS
-            rows.append(self._task_run(run, position, self._outcomes(run)[position]))
+            run, position = runs[member // MAX_TASKS], member % MAX_TASKS
+            outcome = self._outcomes(run)[position]
+            printed = lifecycle.printed(outcome, self.seed)
+            rows.append(self._task_run(run, position, outcome, printed))
         return rows
 
     def pipeline_runs(
@@ -169,7 +175,6 @@ class Runs:
             steps = self._outcomes(runs[number])
             result.append(
                 PipelineRun(
-                    uuid=runs[number]["uuid"],
                     ended_at=lifecycle.run_ended_at(steps),
                     is_successful=lifecycle.run_succeeded(steps),
                     duration=lifecycle.run_duration(steps),

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 from ..errors import BadRequest
 from . import calendar
+from .lifecycle import TaskOutcome
 from .runs import PipelineRun, Runs, TaskRun, pipeline_task_index, task_index
 from .tokens import IssuedToken, Tokens
 
@@ -50,8 +51,8 @@ class PeriodStats:
 Fact = tuple[int, bool, int]
 
 
-def _task_facts(rows: Iterable[TaskRun]) -> list[Fact]:
-    return [(r.outcome.executed_at, r.outcome.is_successful, r.outcome.duration) for r in rows]
+def _task_facts(steps: Iterable[TaskOutcome]) -> list[Fact]:
+    return [(step.executed_at, step.is_successful, step.duration) for step in steps]
 
 
 def _run_facts(runs: Iterable[PipelineRun]) -> list[Fact]:
@@ -93,9 +94,13 @@ class YlemState:
     def pipelines(self) -> list[dict]:
         return self.runs.pipelines()
 
-    def start_run(self, pipeline_uuid: str, at: float | None = None) -> list[TaskRun]:
-        """One pending task run per task of the pipeline; NotFound for an unknown pipeline."""
-        return self.runs.start(pipeline_uuid, self.world.clock.now() if at is None else at)
+    def start_run(self, pipeline_uuid: str) -> list[TaskRun]:
+        """A run starting now: one pending task run per task; NotFound for an unknown pipeline."""
+        return self.runs.pending(self.runs.start(pipeline_uuid, self.world.clock.now()))
+
+    def record_run(self, pipeline_uuid: str, at: float) -> None:
+        """A run started at `at`, under the same rules (the seeded history)."""
+        self.runs.start(pipeline_uuid, at)
 
     # the window of a request, capped at now: nothing after now has happened yet
     def _window(self, date_time_from: str, date_time_to: str) -> tuple[int, float]:
@@ -110,7 +115,8 @@ class YlemState:
         return bounds[0], min(bounds[1], self.world.clock.now())
 
     def _task_facts(self, task_uuid: str, low: float, high: float, limit=None) -> list[Fact]:
-        return _task_facts(self.runs.task_runs(task_index(task_uuid.lower()), low, high, limit))
+        index = task_index(task_uuid.lower())
+        return _task_facts(self.runs.task_outcomes(index, low, high, limit))
 
     def _run_facts(self, pipeline_uuid: str, low: float, high: float, limit=None) -> list[Fact]:
         return _run_facts(self.runs.pipeline_runs(pipeline_uuid.lower(), low, high, limit))
