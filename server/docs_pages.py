@@ -133,12 +133,20 @@ _REDOC_SCRIPT = """
 """
 
 
+# Redoc's footer loads Redocly's logo from a CDN; the docs must not reach out (they work
+# offline), so the page forbids remote images and Redoc hides the logo when it fails to load.
+_NO_REMOTE_IMAGES = (
+    '<meta http-equiv="Content-Security-Policy" content="img-src \'self\' data: blob:">'
+)
+
+
 def redoc_page(
     *, title: str, assets: str, links: list[tuple[str, str, bool]], settings: dict
 ) -> str:
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>{html.escape(title)} · Redoc · apitwin</title>
+{_NO_REMOTE_IMAGES}
 <style>{_BAR_STYLE}</style>
 </head><body>
 {_nav(title, links, prefer_box=False)}
