@@ -1,4 +1,4 @@
-"""The rules of the Ylem twin: tokens, runs, the run log and the statistics (decisions Y1-Y28).
+"""The rules of the Ylem twin: tokens, runs, the run log and the statistics (decisions Y26-Y30).
 
 Statistics are computed from the stored runs as read at the virtual clock's `now`, so they always
 agree with the log: a task's statistics count its executed task runs; a pipeline's count its
