@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from . import docs_assets
 
@@ -28,7 +29,7 @@ def _docs(args: argparse.Namespace) -> int:
         docs_assets.fetch_redoc(options.docs_assets_dir)
         written = write_static(args.out, options)
     except docs_assets.AssetMissing as exc:
-        print(f"apitwin docs: {exc}")
+        print(f"apitwin docs: {exc}", file=sys.stderr)
         return 1
     print(f"apitwin docs: wrote {len(written)} files; open {written[-1]}")
     return 0
@@ -38,7 +39,7 @@ def _assets(args: argparse.Namespace) -> int:
     try:
         bundle = docs_assets.fetch_redoc(args.assets_dir)
     except docs_assets.AssetMissing as exc:
-        print(f"apitwin assets: {exc}")
+        print(f"apitwin assets: {exc}", file=sys.stderr)
         return 1
     print(f"apitwin assets: Redoc {docs_assets.REDOC_VERSION} at {bundle}")
     print(f"apitwin assets: Swagger UI {docs_assets.swagger_ui_version()} (Python package)")
