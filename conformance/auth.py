@@ -105,6 +105,26 @@ def _register(schema, provider, **caching) -> None:
     schema.auth(**caching).skip_for(lambda ctx: not needs_credentials(ctx.operation))(provider)
 
 
+def _use_real_client_on_token_endpoint(schema, token_path: str, credentials: Credentials) -> None:
+    """Valid requests to the token endpoint carry the real client, so it answers 200 and the
+    token response gets checked too; generated ids and secrets could only ever be refused.
+    Negative cases keep their generated (wrong) values."""
+
+    def map_case(context, case):
+        meta = case.meta
+        if (
+            case.operation.path == token_path
+            and isinstance(case.query, dict)
+            and meta is not None
+            and meta.generation.mode.is_positive
+        ):
+            case.query["client_id"] = credentials.client_id
+            case.query["client_secret"] = credentials.client_secret
+        return case
+
+    schema.hook(map_case)
+
+
 def check_credentials(profile: ApiProfile, credentials: Credentials) -> None:
     if profile.auth is AuthKind.CLIENT_CREDENTIALS and not (
         credentials.client_id and credentials.client_secret
@@ -134,6 +154,7 @@ def install(
         # One fetch up front: bad credentials stop the run before it starts, and the answer's
         # `expires_in` sets how long schemathesis may keep a token.
         first = source.fetch()
+        _use_real_client_on_token_endpoint(schema, profile.token_path, credentials)
         _register(
             schema,
             _provider("Authorization", lambda: f"Bearer {source.fetch().value}"),
