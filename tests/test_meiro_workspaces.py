@@ -89,6 +89,8 @@ def test_list_filters_by_name_and_tags(api):
     body = listed(api, name_filter="ZEBRA FEED")
     assert [row["name"] for row in body["workspaces"]] == ["Zebra Feed alpha", "zebra feed BETA"]
     assert body["selection_settings"]["name_filter"] == "ZEBRA FEED"
+    ordered = listed(api, name_filter="zebra", order_by="name", order_dir="DESC", offset=1)
+    assert [row["name"] for row in ordered["workspaces"]] == ["zebra feed BETA", "Zebra Feed alpha"]
 
     every = listed(api)["workspaces"]
     tagged = [row["id"] for row in every if {2, 5} & set(row["tags"])]

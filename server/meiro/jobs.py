@@ -56,8 +56,8 @@ class JobRules:
 
     # ---- the lifecycle at `now` ----
     def _progress(self, job: dict) -> tuple[lifecycle.Plan, list[lifecycle.Version]]:
-        run = lifecycle.plan(job, self.seed)
-        return run, lifecycle.versions(job, run, self.now)
+        run = lifecycle.plan(job["id"], job["queued_at"], self.seed)
+        return run, lifecycle.versions(run.timeline, job["canceled_at"], self.now)
 
     def _job_row(self, job: dict, run: lifecycle.Plan, reached: list) -> dict:
         current = reached[-1]
@@ -71,29 +71,27 @@ class JobRules:
             "dawg_job_id": job["dawg_job_id"],
             "stats": lifecycle.stats(run, reached),
             "created": stamp(current.at),
-            "origin_created": stamp(run.queued),
+            "origin_created": stamp(job["queued_at"]),
         }
 
     def job_view(self, job: dict) -> dict:
         return self._job_row(job, *self._progress(job))
 
     def job_activity(self, workspace: dict) -> Activity:
-        if workspace["last_job_id"] is None:
-            return Activity()
-        ids = self.store.index_page(workspace_jobs(workspace["id"]), 0, None)
+        """From the workspace's ledger of runs: no job is read and nothing is drawn."""
         cleared, written, last = workspace["data_cleared_at"], 0, None
-        for job in self.store.get_many(JOBS, ids):
-            run, reached = self._progress(job)
+        for _, canceled, *row in workspace["runs"]:
+            timeline = lifecycle.Timeline.from_row(row)
+            reached = lifecycle.versions(timeline, canceled, self.now)
             end = lifecycle.ended_at(reached)
             if end is not None and (cleared is None or end > cleared):
-                written += lifecycle.bytes_written(run, reached)
-            if job["id"] == workspace["last_job_id"]:
-                last = (run, reached, end)
+                written += lifecycle.bytes_written(timeline, reached)
+            last = (timeline, reached, end)
         if last is None:
-            return Activity(written=written)
-        run, reached, end = last
-        duration = None if end is None else end - run.queued
-        return Activity(run.queued, duration, reached[-1].at, written)
+            return Activity()
+        timeline, reached, end = last
+        duration = None if end is None else end - timeline.queued
+        return Activity(timeline.queued, duration, reached[-1].at, written)
 
     # ---- reading ----
     def _fetch_jobs(self, ids: list[int]) -> list[dict]:
@@ -139,15 +137,16 @@ class JobRules:
             ids = unique(workspace_ids)
         rows = []
         for workspace in self.store.get_many(WORKSPACES, ids):
-            if workspace["deleted"] or workspace["last_job_id"] is None:
+            if workspace["deleted"] or not workspace["runs"]:
                 continue
-            job = self.store.get(JOBS, workspace["last_job_id"])
+            job = self.store.get(JOBS, workspace["runs"][-1][0])
             rows.append({"workspace_id": workspace["id"], "last_job": self.job_view(job)})
         return rows
 
     # ---- writing ----
     def add_job(self, workspace: dict, user_id: int, dawg_job_id: int | None = None) -> dict:
-        """Queues a job of the workspace at `now` (run, dawg runs, fixtures)."""
+        """Queues a job of the workspace at `now` (run, dawg runs, fixtures), and adds it to the
+        workspace's ledger of runs: [job id, canceled at, *its seeded timeline]."""
         job = {
             "id": new_id(self.store, JOBS),
             "workspace_id": workspace["id"],
@@ -160,9 +159,9 @@ class JobRules:
         }
         self.store.put(JOBS, job["id"], job)
         reindex(self.store, job["id"], set(), _job_indexes(job, workspace))
-        self._save_workspace(
-            workspace, {**workspace, "last_job_id": job["id"], "touched_at": self.now}
-        )
+        timeline = lifecycle.plan(job["id"], self.now, self.seed).timeline
+        runs = [*workspace["runs"], [job["id"], None, *timeline.row()]]
+        self._save_workspace(workspace, {**workspace, "runs": runs, "touched_at": self.now})
         return job
 
     def run_job(self, workspace_id: int) -> dict:
@@ -179,7 +178,11 @@ class JobRules:
                 raise Conflict(f"Job {job_id} has already ended ({status})")
             self.store.put(JOBS, job_id, {**job, "canceled_at": self.now})
             workspace = self.live_workspace(workspace_id)
-            self._save_workspace(workspace, {**workspace, "touched_at": self.now})
+            runs = [
+                [job_id, self.now, *run[2:]] if run[0] == job_id else run
+                for run in workspace["runs"]
+            ]
+            self._save_workspace(workspace, {**workspace, "runs": runs, "touched_at": self.now})
 
     def move_jobs(self, old: dict, new: dict) -> None:
         """A workspace left or entered the trash or a dawg: its jobs follow it in the lists."""
@@ -226,7 +229,7 @@ class JobRules:
                 "text": line["text"],
                 "created": stamp(line["at"]),
             }
-            for line in lifecycle.log_lines(job, run, reached, self.now)
+            for line in lifecycle.log_lines(job["id"], run, reached, self.now)
         ]
 
     def list_logs(self, workspace_id: int, job_id: int, page: Page) -> list[dict]:

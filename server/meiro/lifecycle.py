@@ -3,7 +3,8 @@
 A job stores only what clients did: when it was run (`queued_at`) and, if it was, when it was
 canceled (`canceled_at`). Its queue wait, run time, outcome, data volumes and log lines are drawn
 from the seed and the job id, so every reader at the same instant sees the same job, and moving
-the clock shows every state without waiting:
+the clock shows every state without waiting. The draws depend on the job id and run time alone,
+so a run's `Timeline` never changes; workspaces keep it in their ledger of runs.
 
     waiting --(wait)--> running --(run time)--> finished | error
          \\____________________\\__(cancel)__> canceled
@@ -39,13 +40,28 @@ _PROGRESS = (
 
 
 @dataclasses.dataclass(frozen=True)
-class Plan:
-    """How a job runs if nobody cancels it: drawn once from the seed and the job id."""
+class Timeline:
+    """When a job starts and ends, and how, if nobody cancels it."""
 
     queued: int
     started: int
     ended: int
     outcome: str  # finished or error
+    bytes_out: int  # what the run leaves on the workspace's disk if it finishes
+
+    def row(self) -> list:
+        return [self.queued, self.started, self.ended, self.outcome, self.bytes_out]
+
+    @classmethod
+    def from_row(cls, row: list) -> Timeline:
+        return cls(*row)
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """Everything a run does if nobody cancels it: drawn once from the seed and the job id."""
+
+    timeline: Timeline
     megabytes_in: float
     megabytes_out: float
     files_in: int
@@ -62,12 +78,13 @@ class Version:
     at: int
 
 
-def plan(job: dict, seed: int) -> Plan:
-    draw = rng(seed, "meiro.job", job["id"])
-    queued = job["queued_at"]
+def plan(job_id: int, queued: int, seed: int) -> Plan:
+    draw = rng(seed, "meiro.job", job_id)
     started = queued + draw.randint(*WAIT_SECONDS)
     ended = started + draw.randint(*RUN_SECONDS)
     outcome = ERROR if draw.random() < ERROR_RATE else FINISHED
+    megabytes_out = round(draw.uniform(0.1, 120.0), 1)
+    bytes_out = round(megabytes_out * 1024 * 1024)
     progress = []
     for step in range(draw.randint(1, 4)):
         level, text = _PROGRESS[draw.randrange(len(_PROGRESS))]
@@ -79,12 +96,9 @@ def plan(job: dict, seed: int) -> Plan:
         }
         progress.append((at, level, text.format(**words)))
     return Plan(
-        queued=queued,
-        started=started,
-        ended=ended,
-        outcome=outcome,
+        timeline=Timeline(queued, started, ended, outcome, bytes_out),
         megabytes_in=round(draw.uniform(0.5, 250.0), 1),
-        megabytes_out=round(draw.uniform(0.1, 120.0), 1),
+        megabytes_out=megabytes_out,
         files_in=draw.randint(1, 12),
         files_out=draw.randint(1, 6),
         failure=_FAILURES[draw.randrange(len(_FAILURES))],
@@ -92,13 +106,12 @@ def plan(job: dict, seed: int) -> Plan:
     )
 
 
-def versions(job: dict, run: Plan, now: int) -> list[Version]:
+def versions(run: Timeline, canceled: int | None, now: int) -> list[Version]:
     """The statuses the job has entered by `now`, oldest first; `waiting` at least.
 
     A cancel the clock has not reached yet (the clock was set back) does not count.
     """
     done = [Version(WAITING, run.queued)]
-    canceled = job.get("canceled_at")
     if canceled is not None and canceled <= now and canceled < run.ended:
         if run.started <= canceled:
             done.append(Version(RUNNING, run.started))
@@ -131,14 +144,12 @@ def ended_at(reached: list[Version]) -> int | None:
     return last.at if last.status in ENDED else None
 
 
-def bytes_written(run: Plan, reached: list[Version]) -> int:
-    """What a finished job left on the workspace's disk (its `/out` volume)."""
-    if reached[-1].status != FINISHED:
-        return 0
-    return round(run.megabytes_out * 1024 * 1024)
+def bytes_written(run: Timeline, reached: list[Version]) -> int:
+    """What the job has left on the workspace's disk (its `/out` volume, once finished)."""
+    return run.bytes_out if reached[-1].status == FINISHED else 0
 
 
-def log_lines(job: dict, run: Plan, reached: list[Version], now: int) -> list[dict]:
+def log_lines(job_id: int, run: Plan, reached: list[Version], now: int) -> list[dict]:
     """The log lines written by `now`, oldest first, numbered from 1: none while the job waits,
     a line when it starts, progress while it runs, and one for how it ended."""
     statuses = [version.status for version in reached]
@@ -147,8 +158,8 @@ def log_lines(job: dict, run: Plan, reached: list[Version], now: int) -> list[di
     end = reached[-1] if reached[-1].status in ENDED else None
     lines = []
     if RUNNING in statuses:
-        text = f"Job {job['id']} started: reading {run.files_in} files ({run.megabytes_in} MB)"
-        lines.append((run.started, "info", text))
+        text = f"Job {job_id} started: reading {run.files_in} files ({run.megabytes_in} MB)"
+        lines.append((run.timeline.started, "info", text))
         cutoff = end.at if end else now
         lines += [line for line in run.progress if line[0] <= cutoff]
     if end is not None:

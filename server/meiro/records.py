@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Iterable
 
 WORKSPACES = "meiro.workspaces"
+CARDS = "meiro.workspace_cards"  # the columns workspace lists filter and order on
 HISTORY = "meiro.workspace_history"
 JOBS = "meiro.workspace_jobs"
 DAWGS = "meiro.dawgs"
