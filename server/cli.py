@@ -26,6 +26,7 @@ def _serve(args: argparse.Namespace) -> int:
         director_basic_auth=args.director_basic_auth,
         cors=not args.no_cors,
         cors_origins=args.cors_origin,
+        docs_assets_dir=args.docs_assets_dir,
     )
     app = create_app(options)
     base = f"http://{options.host}:{options.port}"
@@ -81,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="require these basic credentials on Director (every operation but the ping)",
     )
     serve.add_argument("--log-level", default="warning")
-    docs_cli.add_cors_arguments(serve)
+    docs_cli.add_serve_arguments(serve)
     serve.set_defaults(run=_serve)
     docs_cli.add_commands(commands)
 

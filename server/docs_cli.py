@@ -1,4 +1,5 @@
-"""`apitwin docs` and `apitwin assets`, and the serve flags for CORS (wired in by server/cli.py)."""
+"""`apitwin docs` and `apitwin assets`, and the serve flags for CORS and the docs (wired in by
+server/cli.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import sys
 from . import docs_assets
 
 
-def add_cors_arguments(serve: argparse.ArgumentParser) -> None:
+def add_serve_arguments(serve: argparse.ArgumentParser) -> None:
     serve.add_argument(
         "--cors-origin",
         action="append",
@@ -18,6 +19,9 @@ def add_cors_arguments(serve: argparse.ArgumentParser) -> None:
         "(every other origin gets Access-Control-Allow-Origin: *)",
     )
     serve.add_argument("--no-cors", action="store_true", help="send no CORS headers at all")
+    serve.add_argument(
+        "--docs-assets-dir", help="where `apitwin assets` put Redoc (default: .cache/docs-assets)"
+    )
 
 
 def _docs(args: argparse.Namespace) -> int:

@@ -2,7 +2,7 @@
 
 Each entry also shows what a frontend developer needs to see what their client actually sent:
 the request headers with credential values redacted, the `detail` of an error answer (a
-validation error says which field is wrong), and what the twin itself did to the request
+validation error says what is wrong), and what the twin itself did to the request
 (`Prefer` answers, delays, fault rules).
 """
 
