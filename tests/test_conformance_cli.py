@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pathlib
 import subprocess
 import sys
 
@@ -10,6 +11,8 @@ import pytest
 from conformance import cli
 from server.process import free_port
 
+REPO = pathlib.Path(__file__).resolve().parents[1]
+
 
 def _conform(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
@@ -17,6 +20,7 @@ def _conform(*args: str) -> subprocess.CompletedProcess:
         capture_output=True,
         text=True,
         timeout=60,
+        cwd=REPO,
     )
 
 

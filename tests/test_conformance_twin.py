@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import pathlib
 import subprocess
 import sys
 import time
@@ -26,6 +27,7 @@ from server.process import TwinProcess
 # (coverage adds its own boundary cases), small enough for CI on 2 cores.
 CI_MAX_EXAMPLES = os.environ.get("APITWIN_CONFORM_MAX_EXAMPLES", "10")
 SEED = "20261101"
+REPO = pathlib.Path(__file__).resolve().parents[1]
 METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 
 
@@ -151,6 +153,7 @@ def test_the_suite_runs_as_pytest(tmp_path):
             capture_output=True,
             text=True,
             timeout=600,
+            cwd=REPO,
         )
 
     passed = pytest_conformance("--phases", "examples,fuzzing")
