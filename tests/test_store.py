@@ -411,8 +411,10 @@ elif mode == "locked":
             store.put("noise", value, {"v": value})  # widen the read-modify-write window
             store.meta_set("counter", value + 1)
 elif mode == "storm":
-    for i in range(n):
-        store.put("storm", i, {"i": i, "pad": "x" * 100})
+    for i in range(store.count("storm"), n):
+        with store.lock("storm"):  # a document and its index entry: both or neither
+            store.put("storm", i, {"i": i, "pad": "x" * 100})
+            store.index_add("storm_by_i", i, i)
         print(i, flush=True)
 """
 
@@ -438,26 +440,28 @@ def _children(url: str, prefix: str, mode: str, n: int, count: int = 2) -> list[
 
 def test_file_survives_kill_9_mid_write_storm(tmp_path):
     path = tmp_path / "state.db"
-    (child,) = _children(f"file:{path}", "apitwin", "storm", 3000, count=1)
-    reported = []
-    try:
-        while len(reported) < 400:
-            line = child.stdout.readline()
-            assert line, "the writer stopped early"
-            reported.append(int(line))
-    finally:
-        child.send_signal(signal.SIGKILL)
-        child.wait(timeout=10)
-        child.stdin.close()
-        child.stdout.close()
-    assert child.returncode == -signal.SIGKILL
-    reopened = FileStore(path)
-    try:
-        kept = {doc["i"] for doc in reopened.scan("storm")}
-        assert set(reported) <= kept  # every answered write survived
-        assert kept == set(range(len(kept)))  # and nothing half-written or out of order
-    finally:
-        reopened.close()
+    reported: list[int] = []
+    for stop_after in (150, 300, 450):  # three kills, each at whatever moment it lands
+        (child,) = _children(f"file:{path}", "apitwin", "storm", 3000, count=1)
+        try:
+            while len(reported) < stop_after:
+                line = child.stdout.readline()
+                assert line, "the writer stopped early"
+                reported.append(int(line))
+        finally:
+            child.send_signal(signal.SIGKILL)
+            child.wait(timeout=10)
+            child.stdin.close()
+            child.stdout.close()
+        assert child.returncode == -signal.SIGKILL
+        reopened = FileStore(path)  # opens: no StoreError, the file is whole
+        try:
+            kept = [doc["i"] for doc in reopened.scan("storm")]
+            assert set(reported) <= set(kept)  # every answered write survived
+            assert kept == list(range(len(kept)))  # nothing half-written, lost or reordered
+            assert reopened.index_page("storm_by_i", 0, None) == kept  # transactions whole
+        finally:
+            reopened.close()
 
 
 @pytest.mark.parametrize("backend", ["file", "redis"])
