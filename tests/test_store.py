@@ -477,7 +477,10 @@ def test_ids_are_unique_across_processes(request, tmp_path, backend):
         assert proc.returncode == 0
         ids += [int(i) for i in out.split()]
     assert sorted(ids) == list(range(1, 401))
-    open_store(url, prefix=prefix).clear()
+    store = open_store(url, prefix=prefix)
+    assert store.next_id("shared") == 401
+    store.clear()
+    store.close()
 
 
 @pytest.mark.parametrize("backend", ["file", "redis"])
