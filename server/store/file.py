@@ -200,12 +200,14 @@ class FileStore(Store):
             self._depth = 1
             try:
                 yield conn
+                conn.execute("COMMIT")
             except BaseException:
-                self._depth = 0
-                conn.execute("ROLLBACK")
+                # A failed block or commit (disk full): undo it, so the next call starts clean.
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 raise
-            self._depth = 0
-            conn.execute("COMMIT")
+            finally:
+                self._depth = 0
 
     def _read(self, sql: str, params: tuple = ()) -> list[tuple]:
         with self._guard:
