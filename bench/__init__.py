@@ -1,0 +1,1 @@
+"""apitwin's performance benchmark (see the README's "Performance" section)."""

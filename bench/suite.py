@@ -1,0 +1,291 @@
+"""What the benchmark measures, in three parts:
+
+1. throughput: apitwin, Prism (default logging and `-v silent`, serving apitwin's own spec) and a
+   bare Starlette route answering apitwin's bytes, on four endpoints, interleaved over rounds
+   after a warm-up;
+2. start-up: time from process start to the first 200, and resident memory once up;
+3. growth: a paginated read's p50 as the store grows through the API (100, 10,000, 100,000
+   workspaces), and resident memory at the end.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import pathlib
+import statistics
+
+from . import grow, wrk
+from .servers import Servers, request
+
+MEIRO_TOKEN = {"X-Access-Token": "twin-token"}
+YLEM_TOKEN_PATH = (
+    "/v1/oauth/token?client_id=twin-client&client_secret=twin-secret&grant_type=client_credentials"
+)
+NEW_WORKSPACE = {
+    "name": "bench workspace",
+    "description": "made by the benchmark",
+    "settings": {"notification_emails": ["bench@example.test"], "delete_data_after_success": True},
+    "disabled": 0,
+}
+# The servers of a comparison, in the order of the table; "prism" is the reference.
+SERVERS = ("apitwin", "prism", "prism -v silent", "starlette")
+
+
+@dataclasses.dataclass(frozen=True)
+class Endpoint:
+    label: str
+    api: str  # which twin and which Prism spec serve it
+    load: wrk.Load
+    status: int
+    goal: str | None  # "read" or "create": which goals of the issue apply
+
+
+@dataclasses.dataclass
+class Settings:
+    seconds: float = 5.0
+    rounds: int = 3
+    warmup: float = 3.0
+    connections: int = 32
+    threads: int = 2
+    startups: int = 3
+    growth_sizes: tuple[int, ...] = (100, 10_000, 100_000)
+    growth_seconds: float = 3.0
+
+
+@dataclasses.dataclass
+class Sample:
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    errors: int  # answers with another status, and socket errors
+
+
+@dataclasses.dataclass
+class Comparison:
+    endpoint: Endpoint
+    body_bytes: dict[str, int]
+    samples: dict[str, list[Sample]]
+
+    def median(self, server: str, field: str) -> float:
+        return statistics.median(getattr(s, field) for s in self.samples[server])
+
+    def errors(self, server: str) -> int:
+        return sum(s.errors for s in self.samples[server])
+
+
+@dataclasses.dataclass
+class Startup:
+    seconds: list[float]
+    rss_mb: list[float]
+
+
+@dataclasses.dataclass
+class GrowthPoint:
+    workspaces: int
+    p50_ms: float
+    p99_ms: float
+    rss_mb: float
+    grow_seconds: float
+
+
+def endpoints(pipeline_uuid: str, ylem_token: str, today: dt.date) -> list[Endpoint]:
+    # The 12-month window that ends with the current month: all of the seeded history.
+    month = today.year * 12 + today.month - 1 - 11
+    first = dt.date(month // 12, month % 12 + 1, 1)
+    ylem_path = f"/stats/pipelines/{pipeline_uuid}/aggregated-stats/{first}/month/12"
+    json_body = {**MEIRO_TOKEN, "Content-Type": "application/json"}
+    return [
+        Endpoint(
+            "GET /workspaces?limit=20",
+            "meiro",
+            wrk.Load("GET", "/workspaces?limit=20", MEIRO_TOKEN),
+            200,
+            "read",
+        ),
+        Endpoint(
+            "GET /workspaces/{id}",
+            "meiro",
+            wrk.Load("GET", "/workspaces/100", MEIRO_TOKEN),
+            200,
+            "read",
+        ),
+        Endpoint(
+            "POST /workspaces",
+            "meiro",
+            wrk.Load("POST", "/workspaces", json_body, json.dumps(NEW_WORKSPACE)),
+            201,
+            "create",
+        ),
+        Endpoint(
+            "GET Ylem .../aggregated-stats/.../month/12",
+            "ylem",
+            wrk.Load("GET", ylem_path, {"Authorization": f"Bearer {ylem_token}"}),
+            200,
+            None,
+        ),
+    ]
+
+
+# Where each server mounts each API: apitwin serves Ylem alone at its documented /v1; Prism
+# routes the spec's paths as they are; the bare route answers the un-prefixed paths.
+ROOTS = {("apitwin", "ylem"): "/v1"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Target:
+    server: str
+    url: str
+    load: wrk.Load
+
+
+def _send(url: str, load: wrk.Load) -> tuple[int, bytes]:
+    return request(url, load.path, load.method, load.headers, load.body.encode())
+
+
+def _measure(target: Target, settings: Settings, seconds: float) -> Sample:
+    result = wrk.run(
+        target.url,
+        target.load,
+        seconds=seconds,
+        connections=settings.connections,
+        threads=settings.threads,
+    )
+    return Sample(result.rps, result.p50_ms, result.p99_ms, result.non_2xx + result.socket_errors)
+
+
+def compare(workdir: pathlib.Path, settings: Settings, say) -> list[Comparison]:
+    """Part 1: every server on every endpoint, interleaved, after a warm-up."""
+    with Servers(workdir) as servers:
+        twins = {
+            "meiro": servers.twin("apitwin-meiro", "--api", "meiro"),
+            "ylem": servers.twin("apitwin-ylem", "--api", "ylem"),
+        }
+        prisms = {
+            (api, quiet): servers.prism(
+                f"prism-{api}{'-silent' if quiet else ''}",
+                f"{api}.yaml",
+                *(["-v", "silent"] if quiet else []),
+            )
+            for api in ("meiro", "ylem")
+            for quiet in (False, True)
+        }
+        for twin in twins.values():
+            twin.wait_ready("/_twin/clock", timeout=60)
+        status, token = request(twins["ylem"].url, YLEM_TOKEN_PATH, "POST")
+        if status != 200:
+            raise RuntimeError(f"no Ylem token: {status} {token!r}")
+        ylem_token = json.loads(token)["access_token"]
+        _, catalog = request(twins["ylem"].url, "/_twin/catalog")
+        pipeline = json.loads(catalog)["ylem"]["pipelines"][0]["uuid"]
+        _, clock = request(twins["ylem"].url, "/_twin/clock")
+        today = dt.date.fromisoformat(json.loads(clock)["now"][:10])
+        chosen = endpoints(pipeline, ylem_token, today)
+
+        # The bare route answers with apitwin's own bytes for each endpoint.
+        answers = {}
+        for endpoint in chosen:
+            root = ROOTS.get(("apitwin", endpoint.api), "")
+            status, body = _send(twins[endpoint.api].url, endpoint.load.under(root))
+            if status != endpoint.status:
+                raise RuntimeError(f"apitwin answered {endpoint.label} with {status}: {body[:300]}")
+            path = endpoint.load.path.partition("?")[0]
+            answers[f"{endpoint.load.method} {path}"] = {"status": status, "body": body.decode()}
+        answers_file = workdir / "bare-answers.json"
+        answers_file.write_text(json.dumps(answers))
+        bare = servers.bare("starlette", answers_file)
+        for (api, _), prism in prisms.items():
+            probe = next(e.load for e in chosen if e.api == api and e.load.method == "GET")
+            prism.wait_ready(probe.path, probe.headers, timeout=60)
+        bare.wait_ready(chosen[0].load.path)
+
+        def targets(endpoint: Endpoint) -> list[Target]:
+            urls = {
+                "apitwin": twins[endpoint.api].url,
+                "prism": prisms[(endpoint.api, False)].url,
+                "prism -v silent": prisms[(endpoint.api, True)].url,
+                "starlette": bare.url,
+            }
+            return [
+                Target(s, urls[s], endpoint.load.under(ROOTS.get((s, endpoint.api), "")))
+                for s in SERVERS
+            ]
+
+        comparisons = []
+        for endpoint in chosen:
+            sizes = {}
+            for target in targets(endpoint):
+                status, body = _send(target.url, target.load)
+                if status != endpoint.status:
+                    raise RuntimeError(f"{target.server} answered {endpoint.label} with {status}")
+                sizes[target.server] = len(body)
+            comparisons.append(Comparison(endpoint, sizes, {s: [] for s in SERVERS}))
+
+        say(f"warm-up: {settings.warmup:g} s per server and endpoint")
+        for comparison in comparisons:
+            for target in targets(comparison.endpoint):
+                _measure(target, settings, settings.warmup)
+
+        for round_no in range(settings.rounds):
+            say(f"round {round_no + 1} of {settings.rounds}")
+            for comparison in comparisons:
+                order = targets(comparison.endpoint)
+                # Rotate who goes first, so no server always follows the same neighbour.
+                shift = round_no % len(order)
+                for target in order[shift:] + order[:shift]:
+                    sample = _measure(target, settings, settings.seconds)
+                    comparison.samples[target.server].append(sample)
+        return comparisons
+
+
+def startup(workdir: pathlib.Path, settings: Settings, say) -> Startup:
+    """Part 2: `apitwin serve` with the default world, from process start to the first 200."""
+    seconds, rss = [], []
+    for attempt in range(settings.startups):
+        with Servers(workdir) as servers:
+            twin = servers.twin(f"apitwin-start-{attempt}")
+            seconds.append(twin.wait_ready("/meiro/workspaces?limit=20", MEIRO_TOKEN, poll=0.005))
+            rss.append(twin.rss_mb())
+    say(f"start-up: {', '.join(f'{s:.2f} s' for s in seconds)}")
+    return Startup(seconds, rss)
+
+
+def _live_workspaces(url: str) -> int:
+    count, offset = 0, 0
+    while True:
+        status, body = request(url, f"/workspaces?limit=100&offset={offset}", headers=MEIRO_TOKEN)
+        if status != 200:
+            raise RuntimeError(f"listing workspaces answered {status}")
+        page = json.loads(body)["workspaces"]
+        count += len(page)
+        if len(page) < 100:
+            return count
+        offset += 100
+
+
+def growth(workdir: pathlib.Path, settings: Settings, say) -> list[GrowthPoint]:
+    """Part 3: grow the store through POST /workspaces; read a page from its middle each time."""
+    points = []
+    body = json.dumps(NEW_WORKSPACE).encode()
+    headers = {**MEIRO_TOKEN, "Content-Type": "application/json"}
+    with Servers(workdir) as servers:
+        twin = servers.twin("apitwin-growth", "--api", "meiro")
+        twin.wait_ready("/_twin/clock")
+        count = _live_workspaces(twin.url)
+        for size in settings.growth_sizes:
+            took = grow.post_many(twin.url, "/workspaces", headers, body, size - count)
+            count = max(count, size)
+            page = wrk.Load("GET", f"/workspaces?limit=20&offset={count // 2}", MEIRO_TOKEN)
+            result = wrk.run(
+                twin.url, page, seconds=settings.growth_seconds, connections=1, threads=1
+            )
+            if result.non_2xx or result.socket_errors:
+                raise RuntimeError(f"paginated read at {count} workspaces failed: {result}")
+            point = GrowthPoint(count, result.p50_ms, result.p99_ms, twin.rss_mb(), took)
+            say(
+                f"growth: {count} workspaces (grown in {took:.1f} s), "
+                f"page p50 {point.p50_ms:.2f} ms, RSS {point.rss_mb:.0f} MB"
+            )
+            points.append(point)
+    return points
