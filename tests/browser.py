@@ -44,9 +44,11 @@ def _unavailable(reason: str):
     pytest.skip(f"{reason} not installed: `bash .ci/run` installs it")
 
 
-@pytest.fixture(scope="session")
+# Module scope: each test module imports this fixture, and two Playwright sessions cannot be
+# open at once in one thread, so each module's browser is closed before the next one starts.
+@pytest.fixture(scope="module")
 def chromium():
-    """A launched headless Chromium (Playwright Browser), closed after the session."""
+    """A launched headless Chromium (Playwright Browser), closed after the module."""
     executable = chromium_path()
     if executable is None:
         _unavailable("Debian's chromium")
