@@ -113,10 +113,15 @@ def create_app(options: TwinOptions | None = None, twin: Twin | None = None) -> 
         # Connexion's JSON validator raises this on a body that is not UTF-8 (a 500 otherwise).
         return renderers.respond(request, 400, "Request body is not valid UTF-8")
 
+    def too_deep(request: ConnexionRequest, exc: RecursionError):
+        # Connexion's json.loads raises this on a body nested thousands of levels (a 500).
+        return renderers.respond(request, 400, "Request body nests too deeply")
+
     app.add_error_handler(TwinError, twin_error)
     app.add_error_handler(ProblemException, problem)
     app.add_error_handler(HTTPException, http_error)
     app.add_error_handler(UnicodeDecodeError, undecodable)
+    app.add_error_handler(RecursionError, too_deep)
     # Outermost first. Docs pages and assets are not API calls: served outside the journal.
     docs.install(app, twin)
     app.add_middleware(

@@ -143,6 +143,24 @@ def test_bad_query_parameters_are_400(twin, query):
     problem(response, 400)
 
 
+@pytest.mark.parametrize("depth", [100, 5000])
+@pytest.mark.parametrize(
+    ("method", "path", "wrap"),
+    [
+        ("POST", "/workspaces", '{{"name": "deep", "settings": {}}}'),
+        ("PATCH", "/workspaces/100", '{{"settings": {}}}'),
+        ("PATCH", "/workspaces", '[{{"id": 100, "frontend_settings": {}}}]'),
+    ],
+)
+def test_deeply_nested_bodies_are_400_not_a_crash(twin, depth, method, path, wrap):
+    headers = {"X-Access-Token": "twin-token", "Content-Type": "application/json"}
+    before = twin.get(M + "/workspaces/100", headers=headers).json()
+    nested = '{"a": ' * depth + "{}" + "}" * depth
+    response = twin.request(method, M + path, content=wrap.format(nested), headers=headers)
+    assert "nests" in problem(response, 400)
+    assert twin.get(M + "/workspaces/100", headers=headers).json() == before
+
+
 def test_a_body_that_is_not_json_is_refused(twin):
     headers = {"X-Access-Token": "twin-token"}
     as_form = twin.post(M + "/workspaces", data={"name": "x"}, headers=headers)

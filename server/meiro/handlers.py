@@ -7,12 +7,29 @@ documented defaults; query parameters arrive in `**query` (which also carries Co
 
 from __future__ import annotations
 
+from ..errors import BadRequest
 from ..http import reply
 from .records import Page
 from .shapes import WorkspaceShapes
 from .state import MeiroState
 
 OK = {"message": "OK"}
+# Free-form members (`settings`, `variables`...) may nest; a few hundred levels would overflow
+# the recursion of the store's copies, so deeper bodies are refused up front.
+MAX_DEPTH = 64
+
+
+def _shallow(body):
+    """The body, if it nests at most MAX_DEPTH levels (checked without recursion)."""
+    pending = [(body, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if depth > MAX_DEPTH:
+            raise BadRequest(f"Request body nests deeper than {MAX_DEPTH} levels")
+        children = value.values() if isinstance(value, dict) else value
+        if isinstance(value, dict | list):
+            pending += [(child, depth + 1) for child in children]
+    return body
 
 
 def _include_deleted(query: dict) -> bool:
@@ -54,17 +71,17 @@ class Handlers:
         return reply({"workspaces": listed, "selection_settings": page.selection() | selection})
 
     async def create_workspace(self, body: dict, **query):
-        return self._workspace(self._state().create_workspace(body), 201, "NewWorkspace")
+        return self._workspace(self._state().create_workspace(_shallow(body)), 201, "NewWorkspace")
 
     async def update_workspaces(self, body: list, **query):
-        rows = self._state().update_workspaces(body)
+        rows = self._state().update_workspaces(_shallow(body))
         return reply({"workspaces": [self.shapes.cut("Workspace", row) for row in rows]})
 
     async def get_workspace(self, workspace_id: int, **query):
         return self._workspace(self._state().get_workspace(workspace_id))
 
     async def modify_workspace(self, workspace_id: int, body: dict, **query):
-        return self._workspace(self._state().modify_workspace(workspace_id, body))
+        return self._workspace(self._state().modify_workspace(workspace_id, _shallow(body)))
 
     async def delete_workspace(self, workspace_id: int, **query):
         self._state().trash_workspace(workspace_id)
