@@ -7,7 +7,6 @@ fails fast); handlers are resolved by operationId on a per-API Handlers object b
 from __future__ import annotations
 
 import connexion
-import yaml
 from connexion.exceptions import ProblemException
 from connexion.lifecycle import ConnexionRequest
 from connexion.middleware import MiddlewarePosition
@@ -21,6 +20,7 @@ from .apis import ADMIN_SPEC, SPECS_DIR, selected
 from .errors import TwinError, problem_response
 from .journal import JournalMiddleware
 from .options import TwinOptions
+from .spec_index import load_spec
 from .twin import Twin
 
 ADMIN_BASE = "/_twin"
@@ -59,11 +59,6 @@ class _ErrorRenderers:
         return problem_response(status, detail, native, headers)
 
 
-def _load_spec(name: str) -> dict:
-    with open(SPECS_DIR / name, encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
-
-
 def create_app(options: TwinOptions | None = None, twin: Twin | None = None) -> connexion.AsyncApp:
     options = options or TwinOptions()
     twin = twin or Twin(options)
@@ -73,20 +68,21 @@ def create_app(options: TwinOptions | None = None, twin: Twin | None = None) -> 
     alone = options.api is not None
 
     # Admin first: an API served alone sits at "/", and the first matching mount wins.
+    # Connexion gets each spec as data: parsed once (spec_index), not again from the file.
     app.add_api(
-        ADMIN_SPEC,
+        load_spec(ADMIN_SPEC),
         base_path=ADMIN_BASE,
         name="admin",
         resolver=_resolver(AdminHandlers(twin)),
         strict_validation=True,
         validate_responses=options.validate_responses,
     )
-    allowed.add_spec(ADMIN_BASE, _load_spec(ADMIN_SPEC))
+    allowed.add_spec(ADMIN_BASE, load_spec(ADMIN_SPEC))
     for api in selected(options.api):
         module = api.module()
         base_path = api.base_path(alone)
         app.add_api(
-            api.spec,
+            load_spec(api.spec),
             base_path=base_path,
             name=api.name,
             resolver=_resolver(module.Handlers(twin)),
@@ -95,7 +91,7 @@ def create_app(options: TwinOptions | None = None, twin: Twin | None = None) -> 
             security_map=module.security_map(twin),
         )
         renderers.add(base_path, module.render_error)
-        allowed.add_spec(base_path, _load_spec(api.spec))
+        allowed.add_spec(base_path, load_spec(api.spec))
 
     def twin_error(request: ConnexionRequest, exc: TwinError):
         return renderers.respond(request, exc.status, exc.detail, exc.fields, exc.headers)

@@ -7,9 +7,8 @@ list. A workspace row from the state layer is cut to the shape an operation answ
 
 from __future__ import annotations
 
-import yaml
-
-from ..apis import APIS, SPECS_DIR
+from ..apis import APIS
+from ..spec_index import load_spec
 
 _PARTIAL = ("NewWorkspace", "TrashedWorkspace", "RestoredWorkspace")
 
@@ -32,8 +31,7 @@ class WorkspaceShapes:
 
     @classmethod
     def load(cls) -> WorkspaceShapes:
-        with open(SPECS_DIR / APIS["meiro"].spec, encoding="utf-8") as handle:
-            return cls(yaml.safe_load(handle))
+        return cls(load_spec(APIS["meiro"].spec))
 
     def cut(self, shape: str, row: dict) -> dict:
         return {name: row[name] for name in self._fields[shape]}
