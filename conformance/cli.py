@@ -14,7 +14,7 @@ from . import known, options
 from .auth import TargetError, check_credentials
 from .credentials import CredentialError, Credentials, Redactor, resolve
 from .profiles import PROFILES
-from .settings import PHASES, RunSettings
+from .settings import CHECKS, PHASES, RunSettings
 from .target import TWIN, URL
 
 OK, VIOLATIONS, USAGE = 0, 1, 2
@@ -80,6 +80,8 @@ def reproduce_prefix(args, kind: str, seed: int) -> str:
     words += ["--seed", str(seed), "--max-examples", str(args.max_examples)]
     if tuple(args.phases) != PHASES:
         words += ["--phases", ",".join(args.phases)]
+    if tuple(args.checks) != CHECKS:
+        words += ["--checks", ",".join(args.checks)]
     if args.read_only:
         words.append("--read-only")
     if args.known:
@@ -110,6 +112,9 @@ def run_from_args(args) -> int:
         deviations = known.load(args.known)
         if not profile.spec_path.exists():
             raise UsageError(f"no spec for {profile.name} at {profile.spec_path}")
+        unknown = profile.unknown_operations(args.operation)
+        if unknown:
+            raise UsageError(f"{profile.name} has no operation {', '.join(unknown)}")
     except (UsageError, CredentialError, known.DeviationFileError) as exc:
         return _error(str(exc))
     return _run(args, profile, kind, credentials, deviations)

@@ -6,7 +6,11 @@ import dataclasses
 import enum
 import pathlib
 
+import yaml
+
 from server.apis import APIS, SPECS_DIR
+
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 
 class AuthKind(enum.StrEnum):
@@ -30,6 +34,19 @@ class ApiProfile:
     token_path: str | None = None
     # HEADER_TOKEN: the header that carries the token.
     token_header: str | None = None
+
+    def operation_ids(self) -> list[str]:
+        spec = yaml.safe_load(self.spec_path.read_text(encoding="utf-8"))
+        return [
+            operation["operationId"]
+            for item in spec.get("paths", {}).values()
+            for method, operation in item.items()
+            if method in HTTP_METHODS and "operationId" in operation
+        ]
+
+    def unknown_operations(self, wanted) -> list[str]:
+        known = set(self.operation_ids())
+        return [operation for operation in wanted or () if operation not in known]
 
 
 def _profile(name: str, auth: AuthKind, **extra) -> ApiProfile:

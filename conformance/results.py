@@ -171,6 +171,10 @@ class Collector:
             self.result.duration = event.running_time
             self.result.stop_reason = event.stop_reason.value
             self._flag_refused_credentials()
+            if not self.result.total_cases:
+                self.result.errors.append(
+                    "nothing was tested: no selected operation ran in any selected phase"
+                )
 
     def _flag_refused_credentials(self) -> None:
         """An operation that refused every valid request with 401/403 was never tested past its

@@ -55,6 +55,9 @@ def open_session(args):
     if kind == TWIN:
         credentials = cli.twin_credentials(credentials)
     check_credentials(profile, credentials)
+    unknown = profile.unknown_operations(args.operation)
+    if unknown:
+        raise SessionError(f"{profile.name} has no operation {', '.join(unknown)}")
     deviations = known.load(args.known)
     redactor = Redactor(credentials.secrets())
     with open_target(profile, kind, args.base_url) as target:

@@ -46,6 +46,7 @@ def test_unreachable_url_is_a_usage_error_said_plainly():
         (["--base-url", "http://127.0.0.1:9"], "--api is required"),
         (["--api", "meiro", "--known", "/nonexistent/known.yaml"], "cannot read known deviations"),
         (["--api", "director", "--basic-auth", "nocolon", "--base-url", "http://x"], "USER:PASS"),
+        (["--api", "meiro", "--operation", "no_such_op"], "meiro has no operation no_such_op"),
     ],
 )
 def test_bad_invocations_exit_2_with_a_reason(args, message, capsys, monkeypatch):

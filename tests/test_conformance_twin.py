@@ -95,6 +95,14 @@ def test_read_only_sends_only_safe_methods_and_passes(api, credentials, tmp_path
     assert tested == {"GET"}
 
 
+@landed("director")
+def test_a_run_that_tests_nothing_fails(tmp_path):
+    # Safe mode leaves out every unsafe operation, so selecting only one leaves nothing to run.
+    outcome = conform(tmp_path, "--api", "director", "--operation", "start_workflow", "--read-only")
+    assert outcome.exit_code == 1
+    assert "nothing was tested" in outcome.summary
+
+
 @landed("meiro")
 def test_the_same_seed_repeats_the_run(tmp_path):
     def run():
