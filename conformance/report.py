@@ -81,7 +81,7 @@ def _violation_block(number: int, result: RunResult, v: Violation) -> str:
         [
             f"{number}. {v.check} · {v.operation} · {v.phase} phase"
             + (f" · seen {v.occurrences} times" if v.occurrences > 1 else ""),
-            f"   {v.title}",
+            f"   {v.title}" + (f" at {v.location} in the response body" if v.location else ""),
             _indent(v.message) if v.message else "",
             "   Request:",
             _indent(v.curl),

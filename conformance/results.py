@@ -38,6 +38,8 @@ class Violation:
     status_code: int | None
     response_headers: dict[str, str]
     response_body: str
+    # JSON pointer into the response body where a schema violation sits ("" when not one).
+    location: str = ""
     occurrences: int = 1
 
 
@@ -124,6 +126,10 @@ def _body(response, redact: Redactor, sanitization) -> str:
     if len(text) > BODY_LIMIT:
         text = text[:BODY_LIMIT] + f"\n... ({len(text) - BODY_LIMIT} more characters)"
     return redact(text)
+
+
+def _pointer(path) -> str:
+    return "".join(f"/{step}" for step in path) if path else ""
 
 
 def _positive(case) -> bool:
@@ -229,6 +235,7 @@ class Collector:
             if response is not None
             else {},
             response_body=_body(response, self.redact, self.sanitization) if response else "",
+            location=_pointer(getattr(failure, "instance_path", None)),
         )
         self._seen[key] = violation
         self.result.operation(case.operation.label).violations.append(violation)

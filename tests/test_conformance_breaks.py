@@ -63,6 +63,7 @@ BREAKS = {
         DropField("GET", "/workspaces", pointer="workspaces/*/name"),
         "list_workspaces",
         "response_schema_conformance",
+        "/workspaces/0",
     ),
     "changes a nested field's type": (
         # inputs[0] is an Id inside InputSettings inside Workspace: three $refs deep.
@@ -124,11 +125,14 @@ def test_the_unbroken_twin_passes_the_same_run(meiro_twin, tmp_path, operation):
 
 @pytest.mark.parametrize("name", list(BREAKS))
 def test_a_broken_deployment_fails_and_the_check_is_named(meiro_twin, tmp_path, name):
-    fault, operation, check = BREAKS[name]
+    fault, operation, check, *where = BREAKS[name]
     with BrokenDeployment(meiro_twin.url, [fault]) as proxy:
         outcome = _run(tmp_path, proxy.url, operation)
     assert outcome.exit_code == 1, outcome.summary
     assert check in outcome.checks, outcome.summary
+    if where:  # schema violations say where in the body they are
+        locations = [v["location"] for op in outcome.report["operations"] for v in op["violations"]]
+        assert any(where[0] in location for location in locations), locations
     assert f"{check} · {fault.method} /workspaces" in outcome.summary
     assert TOKEN not in outcome.summary + str(outcome.report)
 
