@@ -289,3 +289,18 @@ def test_the_same_seed_gives_the_same_world(api):
     api.post("/_twin/reset", json={"seed": 7})
     api.post("/_twin/clock", json={"freeze": True, "set": "2026-11-20T00:00:00Z"})
     assert api.get(M + "/workspaces?limit=1000").content != first
+
+
+def test_the_catalog_names_tokens_dawgs_and_workspaces(api):
+    catalog = ok(api.get("/_twin/catalog"))["meiro"]
+    assert catalog["tokens"] == ["twin-token"] and catalog["user_id"] == 200
+    assert [dawg["id"] for dawg in catalog["dawgs"]] == [100, 101, 102, 103]
+    for dawg in catalog["dawgs"]:
+        members = listed(api, f"/dawgs/{dawg['id']}/workspaces")["workspaces"]
+        assert dawg["workspace_ids"] == ids(members)
+        for dawg_job_id in dawg["dawg_job_ids"]:
+            path = f"{M}/dawgs/{dawg['id']}/jobs/{dawg_job_id}/workspace_jobs"
+            assert api.get(path).status_code == 200
+    assert catalog["workspace_ids"][0] == 100
+    trash = ids(listed(api, "/workspaces/trash")["trashed_workspaces"])
+    assert catalog["trashed_workspace_ids"] == trash
