@@ -8,7 +8,7 @@ snapshot's `created` is when that state was saved, which is why the documented e
 from __future__ import annotations
 
 from ..errors import NotFound
-from .records import HISTORY, Page, stamp, workspace_history
+from .records import HISTORY, Page, locked, stamp, workspace_history
 from .workspaces import CONFIG
 
 
@@ -61,7 +61,7 @@ class HistoryRules:
 
     def revert_workspace(self, workspace_id: int, history_id: int) -> dict:
         """The workspace takes the entry's state; the state it leaves is stored like any change."""
-        with self.store.lock(f"meiro.workspace.{workspace_id}"):
+        with locked(self.store, workspace_id):
             doc = self.live_workspace(workspace_id)
             entry = self._entry(workspace_id, history_id)
             changes = {key: entry["state"][key] for key in CONFIG}

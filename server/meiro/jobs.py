@@ -20,6 +20,7 @@ from .records import (
     Page,
     job_scope,
     live,
+    locked,
     new_id,
     page_index,
     reindex,
@@ -165,13 +166,13 @@ class JobRules:
         return job
 
     def run_job(self, workspace_id: int) -> dict:
-        with self.store.lock(f"meiro.workspace.{workspace_id}"):
+        with locked(self.store, workspace_id):
             job = self.add_job(self.live_workspace(workspace_id), API_USER_ID)
         return self.job_view(job)
 
     def cancel_job(self, workspace_id: int, job_id: int) -> None:
         """A waiting or running job becomes canceled; an ended one is a conflict (M15)."""
-        with self.store.lock(f"meiro.workspace.{workspace_id}"):
+        with locked(self.store, workspace_id):
             job = self.job_of(workspace_id, job_id)
             status = self._progress(job)[1][-1].status
             if status in lifecycle.ENDED:

@@ -15,9 +15,10 @@ page costs the page and never a scan of the collection:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 WORKSPACES = "meiro.workspaces"
 CARDS = "meiro.workspace_cards"  # the columns workspace lists filter and order on
@@ -69,6 +70,16 @@ def job_scope(dawg_id: int | None = None, dawg_job_id: int | None = None) -> str
 
 def live(scope: str) -> str:
     return scope + ".live"
+
+
+@contextlib.contextmanager
+def locked(store, *workspace_ids: int) -> Iterator[None]:
+    """Holds these workspaces' locks (in id order, so two callers cannot deadlock) for a
+    read-modify-write sequence; a store shared by several processes serialises on them."""
+    with contextlib.ExitStack() as stack:
+        for workspace_id in sorted(set(workspace_ids)):
+            stack.enter_context(store.lock(f"meiro.workspace.{workspace_id}"))
+        yield
 
 
 def new_id(store, collection: str) -> int:

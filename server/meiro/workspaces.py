@@ -21,6 +21,7 @@ from .records import (
     WORKSPACES,
     Page,
     dawg_workspaces,
+    locked,
     new_id,
     page_index,
     reindex,
@@ -241,7 +242,7 @@ class WorkspaceRules:
         return new
 
     def modify_workspace(self, workspace_id: int, changes: dict) -> dict:
-        with self.store.lock(f"meiro.workspace.{workspace_id}"):
+        with locked(self.store, workspace_id):
             doc = self.change_workspace(self.live_workspace(workspace_id), changes)
         return self.workspace_view(doc)
 
@@ -250,7 +251,7 @@ class WorkspaceRules:
 
     def update_workspaces(self, items: list[dict]) -> list[dict]:
         """All or nothing: every id and dawg is checked before anything changes (M13)."""
-        with self.store.lock(WORKSPACES):
+        with locked(self.store, *(item["id"] for item in items)):
             for item in items:
                 self.live_workspace(item["id"])
                 if item.get("dawg_id") is not None:
@@ -270,13 +271,13 @@ class WorkspaceRules:
         return self.workspace_view(self.add_workspace(fields))
 
     def trash_workspace(self, workspace_id: int) -> None:
-        with self.store.lock(f"meiro.workspace.{workspace_id}"):
+        with locked(self.store, workspace_id):
             doc = self.live_workspace(workspace_id)
             new = {**doc, "deleted": 1, "deleted_at": self.now, "touched_at": self.now}
             self._save_workspace(doc, new)
 
     def restore_workspace(self, workspace_id: int) -> dict:
-        with self.store.lock(f"meiro.workspace.{workspace_id}"):
+        with locked(self.store, workspace_id):
             doc = self.trashed_workspace(workspace_id)
             new = {**doc, "deleted": 0, "deleted_at": None, "touched_at": self.now}
             self._save_workspace(doc, new)
@@ -284,7 +285,7 @@ class WorkspaceRules:
 
     def delete_workspace_data(self, workspace_id: int) -> None:
         """Deletes what the jobs wrote so far: `disk_usage` is 0 until a job finishes again."""
-        with self.store.lock(f"meiro.workspace.{workspace_id}"):
+        with locked(self.store, workspace_id):
             doc = self.live_workspace(workspace_id)
             new = {**doc, "disk_base": 0, "data_cleared_at": self.now, "touched_at": self.now}
             self._save_workspace(doc, new)
