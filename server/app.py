@@ -18,7 +18,9 @@ from .admin.handlers import AdminHandlers
 from .allow import AllowedMethods
 from .apis import ADMIN_SPEC, SPECS_DIR, selected
 from .errors import TwinError, problem_response
+from .fastlane import FastLane
 from .journal import JournalMiddleware
+from .jsonbody import JSONIFIER
 from .options import TwinOptions
 from .spec_index import load_spec
 from .twin import Twin
@@ -66,6 +68,7 @@ def create_app(options: TwinOptions | None = None, twin: Twin | None = None) -> 
     renderers = _ErrorRenderers()
     allowed = AllowedMethods()
     alone = options.api is not None
+    lane = FastLane(twin)
 
     # Admin first: an API served alone sits at "/", and the first matching mount wins.
     # Connexion gets each spec as data: parsed once (spec_index), not again from the file.
@@ -76,20 +79,24 @@ def create_app(options: TwinOptions | None = None, twin: Twin | None = None) -> 
         resolver=_resolver(AdminHandlers(twin)),
         strict_validation=True,
         validate_responses=options.validate_responses,
+        jsonifier=JSONIFIER,
     )
     allowed.add_spec(ADMIN_BASE, load_spec(ADMIN_SPEC))
     for api in selected(options.api):
         module = api.module()
         base_path = api.base_path(alone)
+        handlers, security_map = module.Handlers(twin), module.security_map(twin)
         app.add_api(
             load_spec(api.spec),
             base_path=base_path,
             name=api.name,
-            resolver=_resolver(module.Handlers(twin)),
+            resolver=_resolver(handlers),
             strict_validation=True,
             validate_responses=options.validate_responses,
-            security_map=module.security_map(twin),
+            security_map=security_map,
+            jsonifier=JSONIFIER,
         )
+        lane.add(api.name, base_path, handlers, security_map)
         renderers.add(base_path, module.render_error)
         allowed.add_spec(base_path, load_spec(api.spec))
 
@@ -129,6 +136,7 @@ def create_app(options: TwinOptions | None = None, twin: Twin | None = None) -> 
     prefer.install_delay(app)
     faults.install(app, twin)  # after routing, before security
     prefer.install(app, twin)  # after validation
+    lane.install(app)  # inside the exception middleware, before Connexion's routing
     landing.install(app, twin)
     app.twin = twin
     return app

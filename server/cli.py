@@ -23,6 +23,7 @@ def _serve(args: argparse.Namespace) -> int:
         store=args.store,
         epoch=args.epoch,
         validate_responses=args.validate_responses,
+        fast_lane=not args.no_fast_lane,
         director_basic_auth=args.director_basic_auth,
         cors=not args.no_cors,
         cors_origins=args.cors_origin,
@@ -74,6 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--validate-responses",
         action="store_true",
         help="check every response against the spec (slower; on in tests)",
+    )
+    serve.add_argument(
+        "--no-fast-lane",
+        action="store_true",
+        help="send every request through Connexion's full pipeline (for comparisons)",
     )
     serve.add_argument(
         "--director-basic-auth",

@@ -19,6 +19,9 @@ class TwinOptions:
     # Day the seeded history ends on (ISO date). None: today (UTC), so the world looks recent.
     epoch: str | None = None
     validate_responses: bool = False
+    # Serve valid requests of Meiro and Ylem without Connexion's per-request work (fastlane.py);
+    # off with validate_responses.
+    fast_lane: bool = True
     # Ylem OAuth2 clients: client_id -> client_secret.
     ylem_clients: dict[str, str] = dataclasses.field(
         default_factory=lambda: {"twin-client": "twin-secret"}
