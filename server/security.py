@@ -11,6 +11,7 @@ Check functions return a dict (the token info) for a good credential and None fo
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 from connexion import security as cs
@@ -24,6 +25,9 @@ def _bound(base: type, check: Callable) -> type:
         # OAuth2 resolves its check through get_tokeninfo_func instead of _resolve_func.
         def get_tokeninfo_func(self, security_definition):
             return check
+
+        # Connexion asks inspect.signature about the check on every request; ask once.
+        _accepts_kwarg = staticmethod(functools.cache(base._accepts_kwarg))
 
     Bound.__name__ = f"Bound{base.__name__}"
     return Bound
