@@ -38,14 +38,12 @@ class CorsMiddleware:
         self.credentialed = {origin.rstrip("/") for origin in origins}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        # Requests without an Origin (most of them: servers, curl, same-origin GETs) pass untouched.
+        if scope["type"] != "http" or not any(key == b"origin" for key, _ in scope["headers"]):
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        origin = headers.get("origin")
-        if origin is None:
-            await self.app(scope, receive, send)
-            return
+        origin = headers["origin"]
         if scope["method"] == "OPTIONS" and "access-control-request-method" in headers:
             await self._preflight(origin, headers, send)
             return

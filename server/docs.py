@@ -25,6 +25,7 @@ from .apis import APIS, selected
 from .spec_index import load_spec, spec_file
 
 ADMIN = "_twin"
+_DOCS_ENDINGS = ("/docs", "/docs/", "/docs/openapi.json", "/redoc", "/redoc/")
 ASSETS = "/_twin/assets"
 # The twin's default URL that G5 puts into each spec; the served docs put the real one first.
 _TWIN_DEFAULT = "http://127.0.0.1:8000"
@@ -127,6 +128,8 @@ class DocsMiddleware:
 
     def _route(self, scope: Scope) -> Response | None:
         path = scope["path"]
+        if not path.endswith(_DOCS_ENDINGS) and not path.startswith(ASSETS + "/"):
+            return None  # the hot path: every API call passes here
         if path.startswith(ASSETS + "/"):
             return self._asset(path[len(ASSETS) + 1 :])
         parts = path.strip("/").split("/")

@@ -171,12 +171,11 @@ class FaultMiddleware:
         self.api_names = api_names(twin.options)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        op = routed_operation(scope, self.api_names) if scope["type"] == "http" else None
-        if op is None:
-            await self.app(scope, receive, send)
-            return
         world = self.twin.world()
-        if world.store.count(COLLECTION) == 0:
+        op = None
+        if scope["type"] == "http" and world.store.count(COLLECTION):
+            op = routed_operation(scope, self.api_names)
+        if op is None:
             await self.app(scope, receive, send)
             return
         latency, failing = FaultBook(world).decide(op.api, op.operation_id)

@@ -26,7 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import draws
 from .errors import BadRequest
-from .routed import api_names, note, routed_operation
+from .routed import api_names, has_header, note, routed_operation
 from .spec_index import Operation, resolve
 
 MAX_DELAY_MS = 120_000
@@ -248,8 +248,10 @@ class PreferMiddleware:
         self.api_names = api_names(twin.options)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        op = routed_operation(scope, self.api_names) if scope["type"] == "http" else None
-        if op is None or "prefer" not in Headers(scope=scope):
+        op = None
+        if scope["type"] == "http" and has_header(scope, b"prefer"):
+            op = routed_operation(scope, self.api_names)
+        if op is None:
             await self.app(scope, receive, send)
             return
         prefs = Preferences.from_scope(scope)  # raises BadRequest for a malformed value
@@ -286,7 +288,11 @@ class PreferDelayMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith("/_twin"):
+        if (
+            scope["type"] != "http"
+            or not has_header(scope, b"prefer")
+            or scope["path"].startswith("/_twin")
+        ):
             await self.app(scope, receive, send)
             return
         delay = parse_prefer(Headers(scope=scope).getlist("prefer")).get("delay")

@@ -27,6 +27,12 @@ def routed_operation(scope: Scope, names: dict[str, str]) -> Operation | None:
     return operation_index(api).get(operation_id)
 
 
+def has_header(scope: Scope, name: bytes) -> bool:
+    """Whether a request has a header (lower-case name): a scan of the raw list, far cheaper on
+    the hot path than building a Headers object for every request."""
+    return any(key == name for key, _ in scope["headers"])
+
+
 def note(scope: Scope, key: str, value) -> None:
     """Records what the twin did to a request (Prefer, faults), for the journal."""
     scope.setdefault("extensions", {}).setdefault(NOTES, {})[key] = value
