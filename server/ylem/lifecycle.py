@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import functools
 import math
 
 from ..draws import rng
@@ -57,11 +58,16 @@ def outcomes(run: dict, task_types: list[str], seed: int) -> list[TaskOutcome]:
 
     `run` holds `number`, `created_at` and `task_run_ids`; `task_types` are its tasks' types.
     """
-    at_ms = run["created_at"] * 1000 + rng(seed, "ylem.run", run["number"]).randint(*_QUEUE_MS)
+    key = (run["number"], run["created_at"], tuple(run["task_run_ids"]), tuple(task_types))
+    return list(_drawn(*key, seed))
+
+
+# Statistics read every run of a window on each request; the draws are pure, so drawn once.
+@functools.lru_cache(maxsize=1 << 16)
+def _drawn(number, created_at, task_run_ids, task_types, seed) -> tuple[TaskOutcome, ...]:
+    at_ms = created_at * 1000 + rng(seed, "ylem.run", number).randint(*_QUEUE_MS)
     result = []
-    for position, (task_run_id, task_type) in enumerate(
-        zip(run["task_run_ids"], task_types, strict=True)
-    ):
+    for position, (task_run_id, task_type) in enumerate(zip(task_run_ids, task_types, strict=True)):
         draw = rng(seed, "ylem.task_run", task_run_id)
         duration = draw.randint(*_DURATION_MS[task_type])
         failed = draw.random() < _FAILURE_ODDS.get(task_type, _DEFAULT_FAILURE_ODDS)
@@ -79,7 +85,7 @@ def outcomes(run: dict, task_types: list[str], seed: int) -> list[TaskOutcome]:
         if failed:
             break
         at_ms += draw.randint(*_GAP_MS)
-    return result
+    return tuple(result)
 
 
 def printed(outcome: TaskOutcome, seed: int) -> tuple[str, float]:
