@@ -159,3 +159,21 @@ def test_the_journal_shows_headers_without_credentials_and_validation_errors(twi
     assert "0 is less than the minimum of 1" in meiro["error"]  # what was wrong
     assert ylem["request_headers"]["authorization"] == "Bearer <redacted>"
     assert "secret-token" not in str(entries) and "twin-token" not in str(entries)
+
+
+def test_rules_apply_when_the_fast_lane_serves_requests():
+    # The shared twin validates responses, which turns the fast lane off; a default one has it.
+    from conftest import TEST_EPOCH, TEST_SEED
+
+    from server.process import TwinProcess
+
+    with (
+        TwinProcess("--seed", str(TEST_SEED), "--epoch", TEST_EPOCH) as server,
+        httpx.Client(base_url=server.url, headers=MEIRO) as client,
+    ):
+        assert client.get("/meiro/workspaces").status_code == 200
+        _add(client, api="meiro", effect="status", status=503, times=1)
+        assert _statuses(client, "/meiro/workspaces", 2) == [503, 200]
+        _add(client, api="ylem", effect="drop", times=1)
+        with pytest.raises(httpx.RemoteProtocolError):
+            client.get("/ylem/v1/oauth/token")

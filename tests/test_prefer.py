@@ -187,3 +187,23 @@ def test_the_journal_shows_what_prefer_did(twin):
     assert first["status"] == 404
     assert first["twin"] == {"prefer": "code=404", "delay_ms": 50}
     assert first["request_headers"]["prefer"] == "code=404, delay=50"
+
+
+def test_prefer_applies_when_the_fast_lane_serves_requests():
+    # The shared twin validates responses, which turns the fast lane off; a default one has it.
+    import httpx
+    from conftest import TEST_EPOCH, TEST_SEED
+
+    from server.process import TwinProcess
+
+    with (
+        TwinProcess("--seed", str(TEST_SEED), "--epoch", TEST_EPOCH) as server,
+        httpx.Client(base_url=server.url, headers=MEIRO) as client,
+    ):
+        assert client.get("/meiro/workspaces").status_code == 200
+        answer = client.get("/meiro/workspaces", headers={"Prefer": "code=401"})
+        assert answer.status_code == 401
+        assert answer.headers["preference-applied"] == "code=401"
+        started = time.perf_counter()
+        assert client.get("/meiro/workspaces", headers={"Prefer": "delay=300"}).status_code == 200
+        assert time.perf_counter() - started >= 0.3
