@@ -82,16 +82,16 @@ class JobRules:
         cleared, written, last = workspace["data_cleared_at"], 0, None
         for _, canceled, *row in workspace["runs"]:
             timeline = lifecycle.Timeline.from_row(row)
-            reached = lifecycle.versions(timeline, canceled, self.now)
-            end = lifecycle.ended_at(reached)
-            if end is not None and (cleared is None or end > cleared):
-                written += lifecycle.bytes_written(timeline, reached)
-            last = (timeline, reached, end)
+            state = lifecycle.current(timeline, canceled, self.now)
+            end = state.at if state.status in lifecycle.ENDED else None
+            if state.status == lifecycle.FINISHED and (cleared is None or end > cleared):
+                written += timeline.bytes_out
+            last = (timeline, state, end)
         if last is None:
             return Activity()
-        timeline, reached, end = last
+        timeline, state, end = last
         duration = None if end is None else end - timeline.queued
-        return Activity(timeline.queued, duration, reached[-1].at, written)
+        return Activity(timeline.queued, duration, state.at, written)
 
     # ---- reading ----
     def _fetch_jobs(self, ids: list[int]) -> list[dict]:

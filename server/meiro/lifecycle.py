@@ -127,6 +127,18 @@ def versions(run: Timeline, canceled: int | None, now: int) -> list[Version]:
     return done
 
 
+def current(run: Timeline, canceled: int | None, now: int) -> Version:
+    """The status the job is in at `now`: `versions(...)[-1]`, without building the list (read
+    for every run of every workspace listed)."""
+    if canceled is not None and canceled <= now and canceled < run.ended:
+        return Version(CANCELED, canceled)
+    if now >= run.ended:
+        return Version(run.outcome, run.ended)
+    if now >= run.started:
+        return Version(RUNNING, run.started)
+    return Version(WAITING, run.queued)
+
+
 def stats(run: Plan, reached: list[Version]) -> dict:
     """The job's `stats` once it has gone through `reached`: data read once it ran, data
     written once it finished, and when it entered each status."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import time
 from collections.abc import Callable, Iterable, Iterator
 
@@ -86,6 +87,7 @@ def new_id(store, collection: str) -> int:
     return FIRST_ID[collection] - 1 + store.next_id(collection)
 
 
+@functools.lru_cache(maxsize=1 << 16)  # three per workspace row; the same instants recur
 def stamp(ts: int | None) -> str | None:
     """The documents' datetime form, `YYYY-MM-DD HH:MM:SS`, in UTC."""
     if ts is None:

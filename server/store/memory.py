@@ -1,27 +1,40 @@
 """The default backend: one process, plain dicts and sorted lists.
 
-Documents, meta values and log entries are kept pickled, as the Redis backend keeps them
-serialised: a caller can never change the stored state by accident, a copy in or out is one C
-call (a quarter of a deep copy's time), and a stored workspace takes a fraction of the memory of
-its dict tree.
+Documents, meta values and log entries are kept as JSON, as the file and Redis backends keep
+them: a caller can never change the stored state by accident, every backend hands back the same
+values (a tuple put comes back a list everywhere), a copy in or out is one call to orjson (a
+tenth of a deep copy's time), and a stored workspace takes a fraction of its dict tree's memory.
 """
 
 from __future__ import annotations
 
 import bisect
 import copy
-import pickle
+import json
 from collections import defaultdict, deque
 from collections.abc import Iterator
 from typing import Any
 
+import orjson
+
 from .base import Doc, Member, Store, StoreError
 
-_loads = pickle.loads
+# Marks text the json module wrote: orjson reads an integer beyond 64 bits back as a float.
+_BIG = b"\x00"
 
 
-def _dumps(doc: Doc) -> bytes:
-    return pickle.dumps(doc, pickle.HIGHEST_PROTOCOL)
+def _dumps(value: Any) -> bytes:
+    try:  # int keys become strings, as json.dumps makes them for the other backends
+        encoded = orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
+        # A right-sized copy: orjson's own buffer keeps ~4 KB of heap per document (measured:
+        # 100,000 small documents held 390 MB resident, their copies 18 MB).
+        return memoryview(encoded).tobytes()
+    except TypeError:  # an integer beyond 64 bits
+        return _BIG + json.dumps(value, separators=(",", ":")).encode()
+
+
+def _loads(raw: bytes) -> Any:
+    return json.loads(raw[1:]) if raw[:1] == _BIG else orjson.loads(raw)
 
 
 class MemoryStore(Store):
@@ -29,12 +42,12 @@ class MemoryStore(Store):
         self.clear()
 
     def clear(self) -> None:
-        self._docs: dict[str, dict[Member, bytes]] = defaultdict(dict)  # pickled documents
+        self._docs: dict[str, dict[Member, bytes]] = defaultdict(dict)  # documents as JSON
         self._seqs: dict[str, int] = defaultdict(int)
         # index -> sorted [(score, member)], and member -> score to find entries fast
         self._index: dict[str, list[tuple[float, Member]]] = defaultdict(list)
         self._scores: dict[str, dict[Member, float]] = defaultdict(dict)
-        self._meta: dict[str, bytes] = {}  # pickled, like the documents
+        self._meta: dict[str, bytes] = {}  # JSON, like the documents
         self._logs: dict[str, deque[bytes]] = {}
 
     def get(self, collection: str, key: Member) -> Doc | None:
