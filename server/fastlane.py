@@ -24,10 +24,15 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import json
 import re
 
-from connexion.decorators.parameter import get_arguments, sanitized
+from connexion.decorators.parameter import (
+    _get_query_defaults,
+    _get_val_from_param,
+    sanitized,
+)
 from connexion.json_schema import Draft4RequestValidator
 from connexion.lifecycle import ConnexionRequest
 from connexion.middleware import MiddlewarePosition
@@ -35,7 +40,13 @@ from connexion.middleware.security import SecurityOperation
 from connexion.operations import OpenAPIOperation
 from connexion.resolver import Resolver
 from connexion.security import SecurityHandlerFactory
-from connexion.utils import inspect_function_arguments, is_json_mimetype, is_null, is_nullable
+from connexion.utils import (
+    deep_merge,
+    inspect_function_arguments,
+    is_json_mimetype,
+    is_null,
+    is_nullable,
+)
 from jsonschema import Draft4Validator
 from starlette.datastructures import Headers
 from starlette.responses import Response
@@ -51,6 +62,9 @@ _SEGMENT = {"integer": r"[+-]?[0-9]+", "number": r"[+-]?[0-9]*(?:\.[0-9]*)?", "p
 _CONVERT = {"integer": int, "number": float}
 _TEMPLATE = re.compile(r"\{([^}]*)\}")
 _FORMATS = Draft4Validator.FORMAT_CHECKER
+# Connexion's name mangling (three regular expressions), for the few names a spec has.
+_sanitized = functools.lru_cache(maxsize=1024)(sanitized)
+_REMEMBERED = 512  # verdicts a parameter keeps, per distinct value
 
 
 class StepAside(Exception):
@@ -64,15 +78,27 @@ class _Parameter:
     required: bool
     nullable: bool
     validator: Draft4Validator
+    # Verdicts on values seen: the same schema says the same of the same value.
+    verdicts: dict = dataclasses.field(default_factory=dict)
 
     def check(self, value) -> None:
         """ParameterValidator.validate_parameter, with a validator built once."""
         if self.nullable and is_null(value):
             return
-        if value is not None:
-            if not self.validator.is_valid(value):
+        if value is None:
+            if self.required:
                 raise StepAside
-        elif self.required:
+            return
+        if not isinstance(value, str | int | float):  # arrays: not remembered
+            valid = self.validator.is_valid(value)
+        else:
+            key = (type(value), value)
+            valid = self.verdicts.get(key)
+            if valid is None:
+                valid = self.validator.is_valid(value)
+                if len(self.verdicts) < _REMEMBERED:
+                    self.verdicts[key] = valid
+        if not valid:
             raise StepAside
 
 
@@ -115,6 +141,17 @@ class _Operation:
                 )
             )
         self.query_names = {p.name for p in self.parameters if p.where == "query"}
+        # What connexion.decorators.parameter.get_arguments works out per request.
+        self.path_definitions = {d["name"]: d for d in op.parameters if d["in"] == "path"}
+        self.query_definitions = {d["name"]: d for d in op.parameters if d["in"] == "query"}
+        self.query_defaults = _get_query_defaults(self.query_definitions)
+        self.mutable_defaults = any(
+            isinstance(v, dict | list) for v in self.query_defaults.values()
+        )
+        self.body_name = None
+        if op.request_body and (self.arguments or self.has_kwargs):
+            name = _sanitized(op.body_name("application/json"))
+            self.body_name = name if self.has_kwargs or name in self.arguments else None
         for requirement in op.security or ():
             for scheme in requirement:
                 definition = op.security_schemes[scheme]
@@ -158,6 +195,9 @@ class _Operation:
                 params[name] = convert(value)  # what Starlette's convertor hands Connexion
         return params
 
+    def wants(self, name: str) -> bool:
+        return self.has_kwargs or name in self.arguments
+
     async def arguments_for(self, scope: Scope, path_params: dict, headers: Headers, body):
         """The handler's keyword arguments, as Connexion would build them; StepAside if Connexion
         would refuse the request."""
@@ -169,10 +209,10 @@ class _Operation:
                 await self.security(request)
             except Exception:
                 raise StepAside from None
-        query = request.query_params
+        query = request.query_params if scope["query_string"] else {}
         if not query.keys() <= self.query_names:
             raise StepAside  # strict validation: an unknown query parameter is a 400
-        path_values = request.path_params
+        path_values = self.uri_parser.resolve_path(path_params)
         for parameter in self.parameters:
             if parameter.where == "query":
                 parameter.check(query.get(parameter.name))
@@ -183,19 +223,28 @@ class _Operation:
         # No body, or JSON null: Connexion decides (a 400, or a default body).
         if self.body is not None and (body is None or not self.body.is_valid(body)):
             raise StepAside
-        kwargs = get_arguments(
-            self.operation,
-            path_params=path_values,
-            query_params=query,
-            body=body,
-            files={},
-            arguments=self.arguments,
-            has_kwargs=self.has_kwargs,
-            sanitize=sanitized,
-            content_type=request.mimetype,
+        return self._arguments(path_values, query, body, request.context)
+
+    def _arguments(self, path_values: dict, query: dict, body, context: dict) -> dict:
+        """connexion.decorators.parameter.get_arguments and prep_kwargs, with what they work
+        out from the spec on every request worked out once."""
+        kwargs = {}
+        for name, value in path_values.items():
+            definition = self.path_definitions.get(name)
+            kwargs[_sanitized(name)] = (
+                value if definition is None else _get_val_from_param(value, definition)
+            )
+        merged = (
+            copy.deepcopy(self.query_defaults) if self.mutable_defaults else {**self.query_defaults}
         )
-        for key, value in request.context.items():  # user, token_info from security
-            if self.has_kwargs or key in self.arguments:
+        for name, value in deep_merge(merged, query).items():
+            key = _sanitized(name)
+            if self.wants(key) and name in self.query_definitions:
+                kwargs[key] = _get_val_from_param(value, self.query_definitions[name])
+        if self.body_name is not None:
+            kwargs[self.body_name] = body
+        for key, value in context.items():  # user, token_info from security
+            if self.wants(key):
                 kwargs[key] = value
         return kwargs
 
