@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import json
 
+import httpx
+import pytest
+
+from server.app import create_app
 from server.meiro import lifecycle as meiro_lifecycle
+from server.memo import InstantMemo
+from server.options import TwinOptions
+from server.store import open_store
 from server.ylem import lifecycle as ylem_lifecycle
+
+TOKEN = {"X-Access-Token": "twin-token"}
 
 
 def test_a_jobs_current_status_is_the_last_version_it_reached():
@@ -32,3 +43,62 @@ def test_memoised_draws_equal_fresh_ones():
         first = ylem_lifecycle.outcomes(run, types, seed)
         first.clear()  # a caller changing its list changes nothing for the next one
         assert ylem_lifecycle.outcomes(run, types, seed) == fresh
+
+
+def test_memo_derives_once_per_text_and_instant():
+    memo, calls = InstantMemo(limit=3), []
+
+    def derive(value):
+        calls.append(value)
+        return {"value": value}
+
+    first = memo.get(b"a", 10, lambda: derive("a"))
+    assert memo.get(b"a", 10, lambda: derive("again")) is first
+    assert memo.get(b"a", 11, lambda: derive("a at 11")) == {"value": "a at 11"}
+    for text in (b"b", b"c", b"d"):  # past the limit the table starts afresh
+        memo.get(text, 11, lambda text=text: derive(text))
+    memo.get(b"a", 11, lambda: derive("a after the limit"))
+    assert calls == ["a", "a at 11", b"b", b"c", b"d", "a after the limit"]
+
+
+@pytest.mark.parametrize("backend", ["memory", "file"])
+def test_raw_documents_read_back_as_the_documents(backend, tmp_path):
+    store = open_store("memory" if backend == "memory" else f"file:{tmp_path / 'state.db'}")
+    docs = {1: {"id": 1, "tags": [1, 2], "big": 2**70, "name": "é"}, 2: {"id": 2}}
+    for key, doc in docs.items():
+        store.put("things", key, doc)
+    raw = store.get_many_raw("things", [2, 9, 1])
+    assert [json.loads(text) for text in raw] == [docs[2], docs[1]]
+    store.put("things", 2, {"id": 2, "changed": True})
+    assert store.get_many_raw("things", [2]) != raw[:1]
+
+
+def test_listed_workspaces_show_every_change_and_the_clock():
+    async def scenario():
+        app = create_app(TwinOptions(seed=1337, epoch="2026-11-01"))
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://twin.test") as api:
+            await api.post("/_twin/clock", json={"freeze": True})
+
+            async def listed(workspace_id: int) -> dict:
+                page = await api.get("/meiro/workspaces?limit=100", headers=TOKEN)
+                return next(w for w in page.json()["workspaces"] if w["id"] == workspace_id)
+
+            catalog = (await api.get("/_twin/catalog")).json()["meiro"]
+            workspace = catalog["workspace_ids"][-1]
+            before = await listed(workspace)
+            changed = await api.patch(
+                f"/meiro/workspaces/{workspace}", json={"name": "renamed"}, headers=TOKEN
+            )
+            assert changed.status_code == 200
+            assert (await listed(workspace))["name"] == "renamed"
+            run = await api.post(f"/meiro/workspaces/{workspace}/jobs", headers=TOKEN)
+            assert run.status_code == 201
+            queued = await listed(workspace)
+            assert queued["last_run"] != before["last_run"] and queued["last_run_duration"] is None
+            await api.post("/_twin/clock", json={"advance_seconds": 3600})
+            ended = await listed(workspace)
+            assert ended["last_run_duration"] is not None  # the run ended as the clock moved
+            assert ended["last_activity"] > queued["last_activity"]
+
+    asyncio.run(scenario())

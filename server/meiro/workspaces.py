@@ -8,7 +8,10 @@ did (`last_run`, `disk_usage`...) is derived from that ledger when read (jobs.py
 
 from __future__ import annotations
 
+import json
+
 from ..errors import NotFound
+from ..memo import InstantMemo
 from .records import (
     API_USER_ID,
     CARDS,
@@ -30,6 +33,9 @@ from .records import (
 )
 
 # What a history entry saves and a revert restores: everything a client can change.
+# Workspace views by stored text and instant (server/memo.py).
+_VIEWS = InstantMemo()
+
 CONFIG = (
     "user_id",
     "name",
@@ -90,16 +96,27 @@ class WorkspaceRules:
     def _fetch_cards(self, ids: list[int]) -> list[dict]:
         return self.store.get_many(CARDS, ids)
 
+    def _workspace_rows(self, ids: list[int]) -> list[dict]:
+        """The views of the workspaces that exist, in the order of `ids`: each computed once per
+        stored version and second (a view is a pure function of both), shared between readers,
+        so never changed in place."""
+        return [
+            _VIEWS.get(text, self.now, lambda text=text: self.workspace_view(json.loads(text)))
+            for text in self.store.get_many_raw(WORKSPACES, ids)
+        ]
+
     def _page_of_workspaces(self, index: str, page: Page, keep=None) -> list[dict]:
         """A page of an index's workspaces. Plain pages read only their own workspaces;
         filters and stored columns read the small cards, and only the page is viewed."""
-        if page.order_by in DERIVED_COLUMNS or (keep is None and page.order_by == "id"):
+        if keep is None and page.order_by == "id":
+            ids = self.store.index_page(index, page.start, page.limit, page.descending)
+            return self._workspace_rows(ids)
+        if page.order_by in DERIVED_COLUMNS:
             return page_index(
                 self.store, index, page, self._fetch_workspaces, self.workspace_view, keep
             )
         cards = page_index(self.store, index, page, self._fetch_cards, dict, keep)
-        docs = self._fetch_workspaces([card["id"] for card in cards])
-        return [self.workspace_view(doc) for doc in docs]
+        return self._workspace_rows([card["id"] for card in cards])
 
     def live_workspace(self, workspace_id: int) -> dict:
         """A workspace that is not in the trash; trashed ones live only there (M16)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,6 +24,16 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def get_many(self, collection: str, keys: list[Member]) -> list[Doc]:
         """The documents that exist, in the order of `keys`."""
+
+    def get_many_raw(self, collection: str, keys: list[Member]) -> list[bytes]:
+        """The documents that exist, in the order of `keys`, as JSON text (`json.loads` reads
+        it back). The text changes whenever the document does, so a reader can remember what it
+        derives from a document by its text (server/memo.py). A backend that keeps the text
+        hands it over instead of encoding it again."""
+        return [
+            json.dumps(doc, separators=(",", ":"), sort_keys=True).encode()
+            for doc in self.get_many(collection, keys)
+        ]
 
     @abc.abstractmethod
     def put(self, collection: str, key: Member, doc: Doc) -> None: ...

@@ -37,6 +37,10 @@ def _loads(raw: bytes) -> Any:
     return json.loads(raw[1:]) if raw[:1] == _BIG else orjson.loads(raw)
 
 
+def _text(raw: bytes) -> bytes:
+    return raw[1:] if raw[:1] == _BIG else raw
+
+
 class MemoryStore(Store):
     def __init__(self) -> None:
         self.clear()
@@ -57,6 +61,11 @@ class MemoryStore(Store):
     def get_many(self, collection: str, keys: list[Member]) -> list[Doc]:
         docs = self._docs[collection]
         return [_loads(docs[k]) for k in keys if k in docs]
+
+    def get_many_raw(self, collection: str, keys: list[Member]) -> list[bytes]:
+        docs = self._docs[collection]
+        # Immutable bytes: shared, not copied. (Text the json module wrote loses its marker.)
+        return [_text(docs[k]) for k in keys if k in docs]
 
     def put(self, collection: str, key: Member, doc: Doc) -> None:
         self._docs[collection][key] = _dumps(doc)
