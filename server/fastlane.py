@@ -327,8 +327,10 @@ class FastLane:
 
 class _Routes:
     def __init__(self, apis, specs) -> None:
-        # method -> [operation]; matched in order, and a path must match exactly one
-        self.by_method: dict[str, list[_Operation]] = {}
+        # (method, slashes in the path) -> the operations whose paths have that many; a path
+        # must match exactly one of them. Under key (method, None): those with a `path`-typed
+        # parameter, which may span segments and are tried for every path.
+        self.by_shape: dict[tuple[str, int | None], list[_Operation]] = {}
         for api, base_path, handlers, security_map in apis:
             spec = specs[base_path]
             for path, item in spec["paths"].items():
@@ -341,11 +343,14 @@ class _Routes:
                         )
                     except StepAside:
                         continue
-                    self.by_method.setdefault(method.upper(), []).append(operation)
+                    spans = "path" in operation.path_types.values()
+                    shape = None if spans else (base_path + path).count("/")
+                    self.by_shape.setdefault((method.upper(), shape), []).append(operation)
 
     def find(self, method: str, path: str) -> tuple[_Operation, dict] | None:
         found = None
-        for operation in self.by_method.get(method, ()):
+        candidates = self.by_shape.get((method, path.count("/")), [])
+        for operation in candidates + self.by_shape.get((method, None), []):
             params = operation.match(path)
             if params is not None:
                 if found is not None:
