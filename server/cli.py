@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 
 from . import docs_cli
@@ -30,6 +31,11 @@ def _serve(args: argparse.Namespace) -> int:
         docs_assets_dir=args.docs_assets_dir,
     )
     app = create_app(options)
+    # What start-up built (specs, the seeded world, Connexion's tables) lives as long as the
+    # process: kept out of the cyclic collector, whose full passes over it paused every request
+    # for ~20 ms now and then (p99 under load).
+    gc.collect()
+    gc.freeze()
     base = f"http://{options.host}:{options.port}"
     alone = options.api is not None
     print(f"apitwin: seed {options.seed}, store {options.store}, listening on {base}")
