@@ -102,3 +102,19 @@ def test_listed_workspaces_show_every_change_and_the_clock():
             assert ended["last_activity"] > queued["last_activity"]
 
     asyncio.run(scenario())
+
+
+def test_remembered_ended_runs_equal_fresh_ones():
+    from server.twin import Twin
+    from server.ylem import runs as ylem_runs
+
+    world = Twin(TwinOptions(seed=1337, epoch="2026-11-01")).default_world
+    uuid = world.store.get_many(ylem_runs.PIPELINES, world.store.index_page("ylem.pipelines", 0, 1))
+    uuid = uuid[0]["uuid"]
+    index = ylem_runs.pipeline_run_index(uuid)
+    numbers = world.store.index_range(index, 0, 1e12, descending=True)
+    reader = ylem_runs.Runs(world)
+    fresh = [reader._ended(run) for run in world.store.get_many(ylem_runs.RUNS, numbers)]
+    assert len(fresh) > 100
+    for _ in range(2):  # the second read comes from memory
+        assert ylem_runs.Runs(world).pipeline_runs(uuid, 0, 1e12) == fresh

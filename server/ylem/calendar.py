@@ -7,6 +7,8 @@ proleptic Gregorian calendar (H. Hinnant's days-from-civil), which needs no boun
 
 from __future__ import annotations
 
+import functools
+
 DAY = 86_400
 ZERO_DATE = "0001-01-01 00:00:00"  # what the real server sends for "never" (Go's zero time)
 
@@ -134,11 +136,15 @@ def explain(text: str, day_only_allowed: bool) -> str | None:
 
 def period_start(period: str, ts: float) -> Date:
     """The first day of the calendar period holding `ts` (weeks start on Monday)."""
-    year, month, day = date_of(ts)
+    return _period_start(period, int(ts // DAY))
+
+
+@functools.lru_cache(maxsize=1 << 14)  # a statistics read buckets every run of its window
+def _period_start(period: str, days: int) -> Date:
+    year, month, day = civil_from_days(days)
     if period == "day":
         return year, month, day
     if period == "week":
-        days = int(ts // DAY)
         return civil_from_days(days - (days + 3) % 7)  # day 0, 1970-01-01, was a Thursday
     return year, month - (month - 1) % _MONTHS_PER[period], 1
 
