@@ -80,7 +80,7 @@ class Version(NamedTuple):
     at: int
 
 
-@functools.lru_cache(maxsize=1 << 16)  # a pure function of its arguments; drawing is costly
+@functools.lru_cache(maxsize=1 << 13)  # a pure function of its arguments; drawing is costly
 def plan(job_id: int, queued: int, seed: int) -> Plan:
     draw = rng(seed, "meiro.job", job_id)
     started = queued + draw.randint(*WAIT_SECONDS)

@@ -63,7 +63,7 @@ def outcomes(run: dict, task_types: list[str], seed: int) -> list[TaskOutcome]:
 
 
 # Statistics read every run of a window on each request; the draws are pure, so drawn once.
-@functools.lru_cache(maxsize=1 << 16)
+@functools.lru_cache(maxsize=1 << 14)
 def _drawn(number, created_at, task_run_ids, task_types, seed) -> tuple[TaskOutcome, ...]:
     at_ms = created_at * 1000 + rng(seed, "ylem.run", number).randint(*_QUEUE_MS)
     result = []

@@ -28,7 +28,7 @@ MAX_TASKS = 64  # tasks per pipeline; keeps task run index members plain integer
 # Ended runs by the stored text of the run and of its pipeline, and the seed: what a run did is
 # a pure function of the three, and every statistics read goes over all runs of its window.
 _ENDED: dict[tuple, PipelineRun] = {}
-_ENDED_LIMIT = 1 << 16
+_ENDED_LIMIT = 1 << 14  # ~10 MB at most
 
 
 def task_index(task_uuid: str) -> str:
