@@ -19,6 +19,7 @@ from .allow import AllowedMethods
 from .apis import ADMIN_SPEC, SPECS_DIR, selected
 from .errors import TwinError, problem_response
 from .fastlane import FastLane
+from .http import LowercaseMediaType
 from .journal import JournalMiddleware
 from .jsonbody import JSONIFIER
 from .options import TwinOptions
@@ -132,6 +133,7 @@ def create_app(options: TwinOptions | None = None, twin: Twin | None = None) -> 
         position=MiddlewarePosition.BEFORE_EXCEPTION,
         twin=twin,
     )
+    app.add_middleware(LowercaseMediaType, position=MiddlewarePosition.BEFORE_EXCEPTION)
     cors.install(app, twin)
     prefer.install_delay(app)
     faults.install(app, twin)  # after routing, before security

@@ -19,3 +19,23 @@ def optional_body(body: Any) -> dict:
     if isinstance(body, bytes | bytearray):
         return json.loads(body) if body.strip() else {}
     return body or {}
+
+
+class LowercaseMediaType:
+    """ASGI middleware: media types are case-insensitive (RFC 9110), but Connexion matches
+    `application/json` exactly and hands handlers raw bytes otherwise (a 500)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http":
+            headers = scope["headers"]
+            for i, (name, value) in enumerate(headers):
+                if name == b"content-type" and value != value.lower():
+                    headers = list(headers)
+                    media, sep, params = value.partition(b";")
+                    headers[i] = (name, media.lower() + sep + params)
+                    scope = {**scope, "headers": headers}
+                    break
+        await self.app(scope, receive, send)
