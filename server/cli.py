@@ -8,7 +8,7 @@ import sys
 
 from . import docs_cli
 from .apis import APIS
-from .options import DEFAULT_SEED, TwinOptions
+from .options import DEFAULT_SEED, WORLD_SIZES, TwinOptions
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -23,6 +23,7 @@ def _serve(args: argparse.Namespace) -> int:
         seed=args.seed,
         store=args.store,
         epoch=args.epoch,
+        world=args.world,
         validate_responses=args.validate_responses,
         fast_lane=not args.no_fast_lane,
         director_basic_auth=args.director_basic_auth,
@@ -38,7 +39,10 @@ def _serve(args: argparse.Namespace) -> int:
     gc.freeze()
     base = f"http://{options.host}:{options.port}"
     alone = options.api is not None
-    print(f"apitwin: seed {options.seed}, store {options.store}, listening on {base}")
+    print(
+        f"apitwin: seed {options.seed}, {options.world} world, store {options.store}, "
+        f"listening on {base}"
+    )
     for name in [options.api] if alone else list(APIS):
         print(f"  {APIS[name].title}: {base}{APIS[name].base_path(alone) or '/'}")
     clients = ", ".join(f"{c}:{s}" for c, s in options.ylem_clients.items())
@@ -77,6 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--seed", type=int, default=DEFAULT_SEED, help="chooses the world")
     serve.add_argument("--store", default="memory", help="state backend (default: memory)")
     serve.add_argument("--epoch", help="day the seeded history ends (YYYY-MM-DD; default today)")
+    serve.add_argument(
+        "--world",
+        choices=WORLD_SIZES,
+        default=TwinOptions.world,
+        help="how much data: empty (for empty states), standard, large (thousands of items)",
+    )
     serve.add_argument(
         "--validate-responses",
         action="store_true",

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 
 DEFAULT_SEED = 1337
+# How much data a seed grows into (fixtures/__init__.py says what each holds).
+WORLD_SIZES = ("empty", "standard", "large")
 
 
 @dataclasses.dataclass
@@ -18,6 +20,8 @@ class TwinOptions:
     store: str = "memory"
     # Day the seeded history ends on (ISO date). None: today (UTC), so the world looks recent.
     epoch: str | None = None
+    # How much data the seed grows into: one of WORLD_SIZES.
+    world: str = "standard"
     validate_responses: bool = False
     # Serve valid requests of Meiro and Ylem without Connexion's per-request work (fastlane.py);
     # off with validate_responses.

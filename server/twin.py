@@ -34,11 +34,17 @@ class World:
     def epoch(self) -> float:
         return self.store.meta_get("epoch")
 
-    def reset(self, seed: int | None = None) -> None:
+    @property
+    def size(self) -> str:
+        """How much the seed grew: `empty`, `standard` or `large` (options.WORLD_SIZES)."""
+        return self.store.meta_get("world") or self.options.world
+
+    def reset(self, seed: int | None = None, size: str | None = None) -> None:
         """Back to the seeded world: state, counters and clock all re-made from the seed."""
         from fixtures import build_world  # fixtures depend on the state layer, not vice versa
 
         seed = self.options.seed if seed is None else seed
+        size = self.options.world if size is None else size
         epoch = self.options.epoch
         epoch_ts = (
             dt.datetime.fromisoformat(epoch).replace(tzinfo=UTC).timestamp()
@@ -51,6 +57,7 @@ class World:
             self.store.clear()
             self.store.meta_set("seed", seed)
             self.store.meta_set("epoch", epoch_ts)
+            self.store.meta_set("world", size)
             build_world(self)
 
     def ensure_seeded(self) -> None:

@@ -16,11 +16,12 @@ class AdminHandlers(FaultHandlers):
         self.twin = twin
 
     def _world_info(self, world) -> tuple:
-        return reply({"seed": world.seed, "epoch": iso(world.epoch)})
+        return reply({"seed": world.seed, "epoch": iso(world.epoch), "world": world.size})
 
     async def reset(self, body: dict | None = None):
         world = self.twin.world()
-        world.reset(optional_body(body).get("seed"))
+        body = optional_body(body)
+        world.reset(body.get("seed"), body.get("world"))
         world.clock.reset()
         return self._world_info(world)
 
