@@ -13,6 +13,10 @@ from .auth import TargetError
 from .profiles import ApiProfile
 
 TWIN, URL = "twin", "url"
+# A twin target's world and clock are fixed: its history ends on this day and its clock stands
+# still there, so the same --seed sends the same requests AND gets the same answers (a job's
+# state would otherwise depend on the wall clock, and with it which follow-up calls run).
+TWIN_EPOCH = "2026-11-01"
 
 
 @dataclasses.dataclass
@@ -28,10 +32,17 @@ def open_target(profile: ApiProfile, kind: str, base_url: str | None, twin_args=
     if kind == URL:
         yield Target(URL, base_url.rstrip("/"))
         return
-    twin = TwinProcess("--api", profile.name, *twin_args)
+    twin = TwinProcess("--api", profile.name, "--epoch", TWIN_EPOCH, *twin_args)
     try:
         twin.start()
-    except RuntimeError as exc:
+        frozen = httpx.post(
+            twin.url + "/_twin/clock",
+            json={"freeze": True, "set": f"{TWIN_EPOCH}T00:00:00Z"},
+            timeout=10.0,
+        )
+        frozen.raise_for_status()
+    except (RuntimeError, httpx.HTTPError) as exc:
+        twin.stop()
         raise TargetError(f"could not start a {profile.name} twin: {exc}") from None
     try:
         yield Target(TWIN, twin.url + profile.twin_root, twin)

@@ -120,6 +120,8 @@ def test_the_same_seed_repeats_the_run(tmp_path):
         return {op["label"]: op["cases"] for op in report["operations"]}, report["seed"]
 
     first, second = run(), run()
+    for label in first[0]:
+        assert first[0][label] == second[0].get(label), label
     assert first == second
     assert first[1] == 77
 
