@@ -118,8 +118,8 @@ def test_redoc_missing_says_how_to_install_it(tmp_path):
         assert httpx.get(f"{server.url}/director/docs").status_code == 200  # Swagger UI still
 
 
-def test_static_docs_hold_every_spec_inline(tmp_path):
-    out = tmp_path / "site"
+def write_static_docs(out) -> None:
+    """`apitwin docs --out OUT`, as a user runs it."""
     done = subprocess.run(
         [sys.executable, "-m", "server.cli", "docs", "--out", str(out)],
         capture_output=True,
@@ -128,6 +128,11 @@ def test_static_docs_hold_every_spec_inline(tmp_path):
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_static_docs_hold_every_spec_inline(tmp_path):
+    out = tmp_path / "site"
+    write_static_docs(out)
     for name in ("ylem", "director", "meiro", "_twin"):
         spec = load_spec(spec_file(name))
         assert json.loads((out / name / "openapi.json").read_text()) == spec

@@ -7,13 +7,12 @@ Each page's screenshot lands in artifacts/browser/ for a person to look at.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import httpx
 import pytest
 from browser import chromium, page, screenshot  # noqa: F401 - pytest fixtures
 from conftest import TEST_SEED
+from test_docs import write_static_docs
 
 from server.spec_index import operations
 
@@ -145,14 +144,7 @@ def test_redoc_lists_every_operation(page, twin_url, name):  # noqa: F811
 
 def test_static_docs_open_from_disk(page, tmp_path):  # noqa: F811
     out = tmp_path / "docs"
-    done = subprocess.run(
-        [sys.executable, "-m", "server.cli", "docs", "--out", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    write_static_docs(out)
 
     page.goto((out / "index.html").as_uri())
     for name in DOCS:
