@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import gc
 import sys
 
 from . import docs_cli
 from .apis import APIS
 from .options import DEFAULT_SEED, WORLD_SIZES, TwinOptions
+from .store import StoreError
+from .workers import DIVERGING, freeze_startup, hand_over, shared_store
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from .app import create_app
-
     options = TwinOptions(
         host=args.host,
         port=args.port,
@@ -31,16 +28,30 @@ def _serve(args: argparse.Namespace) -> int:
         cors_origins=args.cors_origin,
         docs_assets_dir=args.docs_assets_dir,
     )
-    app = create_app(options)
-    # What start-up built (specs, the seeded world, Connexion's tables) lives as long as the
-    # process: kept out of the cyclic collector, whose full passes over it paused every request
-    # for ~20 ms now and then (p99 under load).
-    gc.collect()
-    gc.freeze()
+    if args.workers < 1:
+        print("apitwin serve: --workers must be 1 or more", file=sys.stderr)
+        return 2
+    if args.workers > 1 and not shared_store(options.store):
+        print(DIVERGING.format(n=args.workers), file=sys.stderr)
+        return 2
+    import uvicorn
+
+    from .app import create_app
+
+    try:
+        if args.workers == 1:
+            app = create_app(options)
+            freeze_startup()
+        else:
+            _seed_once(options)
+    except StoreError as exc:  # a damaged state file, an unreachable Redis: one clear line
+        print(f"apitwin serve: {exc}", file=sys.stderr)
+        return 1
     base = f"http://{options.host}:{options.port}"
     alone = options.api is not None
+    workers = f", {args.workers} workers" if args.workers > 1 else ""
     print(
-        f"apitwin: seed {options.seed}, {options.world} world, store {options.store}, "
+        f"apitwin: seed {options.seed}, {options.world} world, store {options.store}{workers}, "
         f"listening on {base}"
     )
     for name in [options.api] if alone else list(APIS):
@@ -53,15 +64,34 @@ def _serve(args: argparse.Namespace) -> int:
     print(f"  Admin API: {base}/_twin (catalog: {base}/_twin/catalog)")
     names = ", ".join(f"/{name}/docs" for name in [*([options.api] if alone else APIS), "_twin"])
     print(f"  Docs (Swagger UI; Redoc at /<api>/redoc): {base}/ and {names}", flush=True)
-    uvicorn.run(
-        app,
-        host=options.host,
-        port=options.port,
-        loop="uvloop",
-        http="httptools",
-        log_level=args.log_level,
-    )
+    # uvloop + httptools: with asyncio's loop, uvicorn's workers lose TCP_NODELAY (a 40 ms
+    # stall per keep-alive request).
+    server = dict(host=options.host, port=options.port, loop="uvloop", http="httptools")
+    if args.workers == 1:
+        uvicorn.run(app, **server, log_level=args.log_level)
+    else:
+        hand_over(options)
+        uvicorn.run(
+            "server.workers:app_from_environment",
+            factory=True,
+            workers=args.workers,
+            **server,
+            log_level=args.log_level,
+        )
     return 0
+
+
+def _seed_once(options: TwinOptions) -> None:
+    """The parent seeds the shared world before any worker starts (and so reports a damaged
+    store once, before forking); the workers then find it seeded."""
+    from .store import open_store
+    from .twin import World
+
+    store = open_store(options.store)
+    try:
+        World(store, options).ensure_seeded()
+    finally:
+        store.close()
 
 
 def _user_pass(value: str) -> str:
@@ -102,6 +132,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="USER:PASS",
         type=_user_pass,
         help="require these basic credentials on Director (every operation but the ping)",
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="worker processes sharing one world (needs --store file:PATH or redis://...)",
     )
     serve.add_argument("--log-level", default="warning")
     docs_cli.add_serve_arguments(serve)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -35,8 +36,14 @@ class TwinProcess:
         command += ["--port", str(self.port), *self.args]
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         started = time.perf_counter()
+        # Its own process group: `--workers N` children are stopped with it, never orphaned.
         self.proc = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=env,
+            text=True,
+            start_new_session=True,
         )
         deadline = time.monotonic() + self.ready_timeout
         while time.monotonic() < deadline:
@@ -51,17 +58,34 @@ class TwinProcess:
         self.stop()
         raise RuntimeError(f"twin not ready on {self.url} within {self.ready_timeout} s")
 
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    def _signal_group(self, sig: int) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, sig)
+
+    def kill(self) -> str:
+        """SIGKILL to the server and its workers at once (a crash), then what it printed."""
+        if self.proc is not None:
+            self._signal_group(signal.SIGKILL)
+        return self.stop()
+
     def stop(self) -> str:
-        """Stops the child and returns what it printed."""
+        """Stops the child (SIGTERM: uvicorn stops its workers), then anything left in its
+        process group, and returns what it printed."""
         if self.proc is None:
             return ""
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
-                self.proc.wait(timeout=5)
+                self.proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(timeout=5)
+        # Workers the server did not stop (it was killed): the group outlives its leader.
+        self._signal_group(signal.SIGKILL)
         output = self.proc.stdout.read() if self.proc.stdout else ""
         if self.proc.stdout:
             self.proc.stdout.close()
