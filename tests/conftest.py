@@ -1,6 +1,17 @@
-"""Shared fixtures: a real twin over HTTP on a free loopback port, reset before each test."""
+"""Shared fixtures: a real twin over HTTP on a free loopback port, reset before each test, and a
+Redis server for the tests of the shared backends.
+
+The whole suite runs on another backend by hand: `APITWIN_TEST_STORE=file:/tmp/twin.db` or
+`=redis://127.0.0.1:6379/0` (or just `file` / `redis`: a throwaway file or redis-server) serves
+the shared twin from that store instead of memory.
+"""
 
 from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
 
 import httpx
 import pytest
@@ -10,12 +21,85 @@ from server.process import TwinProcess
 # A fixed epoch makes the seeded world the same on every day the tests run.
 TEST_EPOCH = "2026-11-01"
 TEST_SEED = 1337
+ROOT = Path(__file__).resolve().parent.parent
+REDIS_SH = ROOT / ".ci" / "redis.sh"
+IN_CI = os.environ.get("CI") == "true"
+
+
+def missing(reason: str):
+    """Skip on a developer machine, fail in CI: CI must run the Redis backend's tests."""
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true requires it)")
+    pytest.skip(reason)
+
+
+def redis_db(url: str, db: int) -> str:
+    """The same Redis server, another database: twins of different tests never share a world
+    (each uses the store's default prefix)."""
+    head, _, last = url.rstrip("/").rpartition("/")
+    return f"{head}/{db}" if last.isdigit() and "://" in head else f"{url.rstrip('/')}/{db}"
 
 
 @pytest.fixture(scope="session")
-def twin_server():
+def redis_url(tmp_path_factory):
+    """A Redis for the suite: $APITWIN_TEST_REDIS_URL, else a throwaway redis-server."""
+    try:
+        import redis  # noqa: F401
+    except ImportError:
+        missing("the redis client package is not installed")
+    given = os.environ.get("APITWIN_TEST_REDIS_URL")
+    if given:
+        yield given
+        return
+    if shutil.which("redis-server") is None:
+        missing("redis-server is not installed (Debian: apt-get install redis-server)")
+    workdir = tmp_path_factory.mktemp("redis")
+    started = subprocess.run(
+        ["bash", str(REDIS_SH), "start", str(workdir)], capture_output=True, text=True, timeout=30
+    )
+    assert started.returncode == 0, started.stderr
+    try:
+        yield started.stdout.strip()
+    finally:
+        subprocess.run(["bash", str(REDIS_SH), "stop", str(workdir)], timeout=30, check=True)
+
+
+def clear_world(url: str) -> None:
+    """Drops the world a twin left in a shared store (default prefix), so the next starts anew."""
+    from server.store import open_store
+
+    store = open_store(url)
+    try:
+        store.clear()
+    finally:
+        store.close()
+
+
+@pytest.fixture(scope="session")
+def test_store(request, tmp_path_factory) -> str:
+    """The store of the shared twin: memory unless $APITWIN_TEST_STORE names another."""
+    chosen = os.environ.get("APITWIN_TEST_STORE", "memory")
+    if chosen == "file":
+        return f"file:{tmp_path_factory.mktemp('store') / 'twin.db'}"
+    if chosen == "redis":
+        chosen = redis_db(request.getfixturevalue("redis_url"), 15)
+    if chosen.startswith(("redis://", "rediss://")):
+        clear_world(chosen)
+    return chosen
+
+
+@pytest.fixture(scope="session")
+def twin_server(test_store):
     with TwinProcess(
-        "--seed", str(TEST_SEED), "--epoch", TEST_EPOCH, "--validate-responses"
+        "--seed",
+        str(TEST_SEED),
+        "--epoch",
+        TEST_EPOCH,
+        "--validate-responses",
+        "--store",
+        test_store,
+        # Seeding through a shared store on a busy machine can take several seconds.
+        ready_timeout=15.0 if test_store == "memory" else 60.0,
     ) as server:
         yield server
 
