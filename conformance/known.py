@@ -1,21 +1,27 @@
 """Known deviations: differences between a deployment and its spec that a team has accepted.
 
 A deviation is listed in a YAML file (default `conformance/known_deviations.yaml`) as
-(api, operation, check, reason). A failure that matches one is dropped from schemathesis' verdict
-through its `filter_failure` hook, so it neither fails the run nor stops the search for other
-failures on that operation, and it is kept here so every report shows it as "known".
+(api, operation, check, reason), optionally narrowed by the response's `status`, a `message`
+pattern (searched in the failure's title and message) and a `request` pattern (searched in
+"METHOD /path?query"), so an entry covers one observed difference and nothing else. A failure
+that matches one is dropped from schemathesis' verdict through its `filter_failure` hook, so it
+neither fails the run nor stops the search for other failures on that operation, and it is kept
+here so every report shows it as "known".
 """
 
 from __future__ import annotations
 
 import dataclasses
 import pathlib
+import re
 import threading
+import urllib.parse
 
 import yaml
 
 DEFAULT_FILE = pathlib.Path(__file__).with_name("known_deviations.yaml")
 FIELDS = ("api", "operation", "check", "reason")
+NARROWING = ("status", "message", "request")
 
 
 class DeviationFileError(ValueError):
@@ -28,6 +34,9 @@ class Deviation:
     operation: str  # operationId, or the label "METHOD /path" as reports print it
     check: str
     reason: str
+    status: int | None = None  # the response's status code
+    message: str | None = None  # regex searched in the failure's title and message
+    request: str | None = None  # regex searched in "METHOD /path?query"
 
     def matches(self, api: str, operation_id: str | None, label: str, checks) -> bool:
         return (
@@ -35,6 +44,24 @@ class Deviation:
             and self.operation in (operation_id, label, "*")
             and self.check in checks
         )
+
+    def fits(self, failure, response) -> bool:
+        """Whether the failure and its response meet the optional narrowing fields."""
+        if self.status is None and not self.message and not self.request:
+            return True
+        if response is None:
+            return False
+        if self.status is not None and response.status_code != self.status:
+            return False
+        if self.message and not re.search(self.message, f"{failure.title}\n{failure.message}"):
+            return False
+        return not self.request or bool(re.search(self.request, request_line(response.request)))
+
+
+def request_line(request) -> str:
+    """`METHOD /path?query` of a sent request, as `request` patterns see it."""
+    url = urllib.parse.urlsplit(request.url)
+    return f"{request.method} {url.path}" + (f"?{url.query}" if url.query else "")
 
 
 @dataclasses.dataclass
@@ -63,8 +90,29 @@ def load(path: pathlib.Path | str | None = None) -> list[Deviation]:
     for number, entry in enumerate(entries, 1):
         if not isinstance(entry, dict) or any(not entry.get(key) for key in FIELDS):
             raise DeviationFileError(f"{path}: deviation {number} needs {', '.join(FIELDS)}")
-        deviations.append(Deviation(**{key: str(entry[key]) for key in FIELDS}))
+        deviations.append(_deviation(path, number, entry))
     return deviations
+
+
+def _deviation(path, number: int, entry: dict) -> Deviation:
+    # A misspelt narrowing field would silently widen the entry: refuse unknown keys.
+    unknown = sorted(set(entry) - set(FIELDS) - set(NARROWING))
+    if unknown:
+        raise DeviationFileError(f"{path}: deviation {number} has unknown field(s) {unknown}")
+    fields = {key: str(entry[key]) for key in FIELDS}
+    status = entry.get("status")
+    if status is not None:
+        if not isinstance(status, int) or not 100 <= status <= 599:
+            raise DeviationFileError(f"{path}: deviation {number}: status must be an HTTP status")
+        fields["status"] = status
+    for key in ("message", "request"):
+        if entry.get(key) is not None:
+            try:
+                re.compile(str(entry[key]))
+            except re.error as exc:
+                raise DeviationFileError(f"{path}: deviation {number}: bad {key}: {exc}") from None
+            fields[key] = str(entry[key])
+    return Deviation(**fields)
 
 
 class KnownDeviations:
@@ -81,7 +129,9 @@ class KnownDeviations:
         operation_id = operation.definition.raw.get("operationId")
         checks = type(failure).checks
         for deviation in self.deviations:
-            if deviation.matches(self.api, operation_id, operation.label, checks):
+            if deviation.matches(
+                self.api, operation_id, operation.label, checks
+            ) and deviation.fits(failure, response):
                 return deviation
         return None
 
