@@ -23,6 +23,7 @@ from .http import LowercaseMediaType
 from .journal import JournalMiddleware
 from .jsonbody import JSONIFIER
 from .options import TwinOptions
+from .sessions import SessionMiddleware
 from .spec_index import load_spec
 from .twin import Twin
 
@@ -126,7 +127,14 @@ def create_app(options: TwinOptions | None = None, twin: Twin | None = None) -> 
     app.add_error_handler(HTTPException, http_error)
     app.add_error_handler(UnicodeDecodeError, undecodable)
     app.add_error_handler(RecursionError, too_deep)
-    # Outermost first. Docs pages and assets are not API calls: served outside the journal.
+    # Outermost first. The session picks the world everything inside acts on. Docs pages and
+    # assets are not API calls: served outside the journal.
+    app.add_middleware(
+        SessionMiddleware,
+        position=MiddlewarePosition.BEFORE_EXCEPTION,
+        twin=twin,
+        native=renderers.native,
+    )
     docs.install(app, twin)
     app.add_middleware(
         JournalMiddleware,

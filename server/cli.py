@@ -21,6 +21,8 @@ def _serve(args: argparse.Namespace) -> int:
         store=args.store,
         epoch=args.epoch,
         world=args.world,
+        session_idle=args.session_idle,
+        max_sessions=args.max_sessions,
         validate_responses=args.validate_responses,
         fast_lane=not args.no_fast_lane,
         director_basic_auth=args.director_basic_auth,
@@ -94,6 +96,19 @@ def _seed_once(options: TwinOptions) -> None:
         store.close()
 
 
+def _positive(kind):
+    def parse(value: str):
+        try:
+            number = kind(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {value!r}") from None
+        if not number > 0:
+            raise argparse.ArgumentTypeError(f"must be above 0, got {value!r}")
+        return number
+
+    return parse
+
+
 def _user_pass(value: str) -> str:
     if ":" not in value or value.startswith(":"):
         raise argparse.ArgumentTypeError("expected USER:PASS")
@@ -116,6 +131,19 @@ def build_parser() -> argparse.ArgumentParser:
         choices=WORLD_SIZES,
         default=TwinOptions.world,
         help="how much data: empty (for empty states), standard, large (thousands of items)",
+    )
+    serve.add_argument(
+        "--session-idle",
+        type=_positive(float),
+        default=TwinOptions.session_idle,
+        metavar="SECONDS",
+        help="drop an X-Twin-Session world after this long without a request (default 1800)",
+    )
+    serve.add_argument(
+        "--max-sessions",
+        type=_positive(int),
+        default=TwinOptions.max_sessions,
+        help="live X-Twin-Session worlds at most; a new one beyond is a 429 (default 100)",
     )
     serve.add_argument(
         "--validate-responses",

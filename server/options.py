@@ -35,6 +35,9 @@ class TwinOptions:
     # Optional Director basic auth ("user:pass"); None leaves Director open, as documented.
     director_basic_auth: str | None = None
     journal_size: int = 500
+    # X-Twin-Session worlds: dropped after this many seconds without a request; at most this many.
+    session_idle: float = 1800.0
+    max_sessions: int = 100
     # CORS, on for every API: these origins get credentials (cookies, Authorization) allowed;
     # any other origin gets `*` without credentials.
     cors: bool = True

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
+from collections.abc import Iterator
 
 from .clock import UTC, Clock
 from .options import TwinOptions
@@ -75,10 +78,27 @@ class World:
 
 class Twin:
     def __init__(self, options: TwinOptions, store: Store | None = None) -> None:
+        from .sessions import Sessions  # sessions make Worlds: imported here, not at the top
+
         self.options = options
         self.default_world = World(store or open_store(options.store), options)
         self.default_world.ensure_seeded()
+        self.sessions = Sessions(self)
+        # The world of the request being served, set by sessions.SessionMiddleware; asyncio
+        # tasks and the threadpool that runs handlers get a copy of the context, so every layer
+        # of one request sees it.
+        self._current: contextvars.ContextVar[World | None] = contextvars.ContextVar(
+            "twin_world", default=None
+        )
 
     def world(self) -> World:
-        """The world the current request acts on (per-session worlds plug in here)."""
-        return self.default_world
+        """The world the current request acts on: its session's, or the default one."""
+        return self._current.get() or self.default_world
+
+    @contextlib.contextmanager
+    def acting_on(self, world: World) -> Iterator[None]:
+        token = self._current.set(world)
+        try:
+            yield
+        finally:
+            self._current.reset(token)

@@ -75,3 +75,17 @@ class AdminHandlers(FaultHandlers):
             if len(picked) >= limit:
                 break
         return reply({"requests": picked})
+
+    async def list_sessions(self):
+        sessions = self.twin.sessions
+        listed = [
+            {"name": e["name"], **{at: iso(e[at]) for at in ("created", "last_used", "expires")}}
+            for e in sessions.list()
+        ]
+        return reply(
+            {"sessions": listed, "idle_seconds": sessions.idle, "max_sessions": sessions.limit}
+        )
+
+    async def drop_session(self, name: str):
+        self.twin.sessions.drop(name)
+        return None, 204
