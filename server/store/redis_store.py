@@ -34,6 +34,10 @@ from .base import Doc, Member, Store, StoreError
 # Long enough for any read-modify-write the twin does; a crashed holder frees it after this.
 LOCK_TIMEOUT_S = 30.0
 LOCK_WAIT_S = 30.0
+# How often a waiter retries a held lock. redis-py's default, 100 ms, is far longer than the
+# twin's holds (a few ms), and handlers call the store on the event loop, so the whole process
+# waits. A process waits for one lock at a time, so polling costs at most one client per process.
+LOCK_RETRY_S = 0.002
 _SCAN_BATCH = 1000
 _CHUNK = 1000
 _KINDS = ("doc", "ord", "idx", "log")
@@ -307,7 +311,10 @@ class RedisStore(Store):
             yield
             return
         lock = self._redis.lock(
-            self._key("lock", name), timeout=LOCK_TIMEOUT_S, blocking_timeout=LOCK_WAIT_S
+            self._key("lock", name),
+            timeout=LOCK_TIMEOUT_S,
+            sleep=LOCK_RETRY_S,
+            blocking_timeout=LOCK_WAIT_S,
         )
         if not lock.acquire():
             raise StoreError(f"redis store: lock {name!r} still held after {LOCK_WAIT_S:g} s")
