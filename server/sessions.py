@@ -211,15 +211,6 @@ class Sessions:
         finally:
             _close(store)
 
-    def close(self) -> None:
-        with self._guard:
-            for world in self._worlds.values():
-                _close(world.store)
-            self._worlds.clear()
-            if self._registry is not None:
-                _close(self._registry)
-                self._registry = None
-
 
 class SessionMiddleware:
     """Outermost: picks the world of each request (its session's, else the default) for all the
