@@ -359,18 +359,30 @@ class FileStore(Store):
     # --- logs --------------------------------------------------------------------------------
 
     def log_append(self, name: str, entry: Doc, cap: int) -> None:
-        with self._write() as conn:
-            conn.execute(
-                "INSERT INTO logs (ns, name, entry) VALUES (?, ?, ?)",
-                (self.prefix, name, _encode(entry)),
-            )
-            # Drop everything older than the newest `cap` entries (found through the index).
-            conn.execute(
-                "DELETE FROM logs WHERE ns = ?1 AND name = ?2 AND id <= ("
-                "SELECT id FROM logs WHERE ns = ?1 AND name = ?2 ORDER BY id DESC "
-                "LIMIT 1 OFFSET ?3)",
-                (self.prefix, name, max(cap, 0)),
-            )
+        # A log entry (the request journal) is a diagnostic, not an acknowledged write: committed
+        # without waiting for the disk (synchronous=NORMAL keeps it across a kill -9; a power
+        # cut may lose the last few, never corrupts the file, and the next write's fsync covers
+        # it anyway). One fsync less per request: 0.4-0.6 ms -> 0.15 ms an entry, measured.
+        with self._guard:
+            relaxed = self._depth == 0  # inside a caller's transaction, its commit decides
+            if relaxed:
+                self._db().execute("PRAGMA synchronous = NORMAL")
+            try:
+                with self._write() as conn:
+                    conn.execute(
+                        "INSERT INTO logs (ns, name, entry) VALUES (?, ?, ?)",
+                        (self.prefix, name, _encode(entry)),
+                    )
+                    # Drop everything older than the newest `cap` entries (through the index).
+                    conn.execute(
+                        "DELETE FROM logs WHERE ns = ?1 AND name = ?2 AND id <= ("
+                        "SELECT id FROM logs WHERE ns = ?1 AND name = ?2 ORDER BY id DESC "
+                        "LIMIT 1 OFFSET ?3)",
+                        (self.prefix, name, max(cap, 0)),
+                    )
+            finally:
+                if relaxed:
+                    self._db().execute("PRAGMA synchronous = FULL")
 
     def log_read(self, name: str) -> list[Doc]:
         rows = self._read(
