@@ -21,6 +21,7 @@ import pytest
 from conftest import TEST_EPOCH
 
 from server.process import TwinProcess
+from server.store.file import FileStore
 
 M = "/meiro"
 TOKEN = {"X-Access-Token": "twin-token"}
@@ -221,3 +222,26 @@ def test_the_whole_file_starts(tmp_path, state_file):
             f"{twin.url}{M}/workspaces", headers=TOKEN, params={"name_filter": "kept"}
         ).json()["workspaces"]
     assert [w["name"] for w in listed] == ["kept"]
+
+
+def test_journal_entries_skip_the_fsync_yet_survive_a_kill(tmp_path):
+    """The request journal is written without waiting for the disk (FileStore.log_append):
+    it still survives a SIGKILL, and the writes after it are fsynced as before."""
+    path = tmp_path / "state.db"
+    args = ("--store", f"file:{path}", "--epoch", TEST_EPOCH)
+    server = TwinProcess(*args, ready_timeout=60).start()
+    try:
+        with httpx.Client(base_url=server.url, headers=TOKEN, timeout=10) as client:
+            for _ in range(5):
+                assert client.get(f"{M}/workspaces/100").status_code == 200
+    finally:
+        server.kill()
+    store = FileStore(path)
+    try:
+        synchronous = store._db().execute("PRAGMA synchronous").fetchone()[0]
+        store.log_append("journal", {"probe": 1}, 500)
+        assert store._db().execute("PRAGMA synchronous").fetchone()[0] == synchronous == 2
+        paths = [entry.get("path") for entry in store.log_read("journal")]
+    finally:
+        store.close()
+    assert paths.count(f"{M}/workspaces/100") == 5
