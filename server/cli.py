@@ -9,7 +9,7 @@ from . import docs_cli
 from .apis import APIS
 from .options import DEFAULT_SEED, WORLD_SIZES, TwinOptions
 from .store import StoreError
-from .workers import DIVERGING, freeze_startup, hand_over, shared_store
+from .workers import DIVERGING, closing_store, freeze_startup, hand_over, shared_store
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -42,7 +42,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     try:
         if args.workers == 1:
-            app = create_app(options)
+            app = closing_store(create_app(options))
             freeze_startup()
         else:
             _seed_once(options)

@@ -38,9 +38,33 @@ def app_from_environment():
     from .app import create_app
 
     options = TwinOptions(**json.loads(os.environ[OPTIONS_VARIABLE]))
-    app = create_app(options)
+    app = closing_store(create_app(options))
     freeze_startup()
     return app
+
+
+def closing_store(app):
+    """The app, wrapped so that a clean stop closes the store: SQLite then folds its write-ahead
+    log back into the state file, and the file alone holds the world (to copy or back up).
+
+    At the ASGI lifespan's shutdown, not at exit: after a graceful stop on SIGTERM uvicorn
+    raises the signal again, and the process dies of it without running atexit handlers.
+    """
+    store = app.twin.default_world.store
+
+    async def closing(scope, receive, send):
+        if scope["type"] != "lifespan":
+            return await app(scope, receive, send)
+
+        async def send_then_close(message):
+            await send(message)
+            if message["type"] == "lifespan.shutdown.complete":
+                store.close()
+
+        return await app(scope, receive, send_then_close)
+
+    closing.twin = app.twin
+    return closing
 
 
 def freeze_startup() -> None:

@@ -245,3 +245,23 @@ def test_journal_entries_skip_the_fsync_yet_survive_a_kill(tmp_path):
     finally:
         store.close()
     assert paths.count(f"{M}/workspaces/100") == 5
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_clean_stop_leaves_the_world_in_the_file_alone(tmp_path, workers):
+    """Stopped cleanly (SIGTERM), the twin folds SQLite's write-ahead log into the state file:
+    that one file, copied elsewhere, is the whole world."""
+    path = tmp_path / "state.db"
+    args = ("--store", f"file:{path}", "--epoch", TEST_EPOCH)
+    with TwinProcess(*args, "--workers", workers, ready_timeout=60) as twin:
+        created = httpx.post(f"{twin.url}{M}/workspaces", headers=TOKEN, json={"name": "kept"})
+        assert created.status_code == 201
+    assert not (tmp_path / "state.db-wal").exists()
+    copy = tmp_path / "copy" / "state.db"
+    copy.parent.mkdir()
+    copy.write_bytes(path.read_bytes())
+    with TwinProcess("--store", f"file:{copy}", ready_timeout=60) as twin:
+        listed = httpx.get(
+            f"{twin.url}{M}/workspaces", headers=TOKEN, params={"name_filter": "kept"}
+        ).json()["workspaces"]
+    assert [w["id"] for w in listed] == [created.json()["workspace"]["id"]]

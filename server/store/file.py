@@ -174,6 +174,11 @@ class FileStore(Store):
     def close(self) -> None:
         with self._guard:
             if self._conn is not None and self._pid == os.getpid():
+                # Folds the write-ahead log into the file, so once the twin has stopped the file
+                # alone holds the world (to copy or back up), even while another connection of
+                # the process (a session registry) keeps the log from being deleted.
+                with contextlib.suppress(sqlite3.Error):
+                    self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
                 self._conn.close()
             self._conn = None
 
