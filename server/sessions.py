@@ -166,6 +166,9 @@ class Sessions:
         return sorted(entries, key=lambda e: (e["created"], e["name"]))
 
     def drop(self, name: str) -> None:
+        """Drops the session now. Another process that has it open notices within
+        `_touch_every` seconds; what it writes meanwhile is discarded when the name is next
+        used (the world is then seeded afresh)."""
         with self._guard:
             registry = self.registry
             with registry.lock(_SESSIONS):

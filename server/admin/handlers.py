@@ -76,7 +76,9 @@ class AdminHandlers(FaultHandlers):
                 break
         return reply({"requests": picked})
 
-    async def list_sessions(self):
+    # Plain functions: Connexion runs them in its threadpool. They wait for the sessions' lock,
+    # which a first request holds while it seeds a world; the event loop must not wait with them.
+    def list_sessions(self):
         sessions = self.twin.sessions
         listed = [
             {"name": e["name"], **{at: iso(e[at]) for at in ("created", "last_used", "expires")}}
@@ -86,6 +88,6 @@ class AdminHandlers(FaultHandlers):
             {"sessions": listed, "idle_seconds": sessions.idle, "max_sessions": sessions.limit}
         )
 
-    async def drop_session(self, name: str):
+    def drop_session(self, name: str):
         self.twin.sessions.drop(name)
         return None, 204
