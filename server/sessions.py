@@ -123,9 +123,9 @@ class Sessions:
                 registry.put(_SESSIONS, name, entry)
             world = self._worlds.get(name)
             if world is None:
-                world = World(
-                    open_store(self.twin.options.store, self._prefix(name)), self.twin.options
-                )
+                store = open_store(self.twin.options.store, self._prefix(name))
+                # The default world's seeded copy: a new session is a load, not a fixture build.
+                world = World(store, self.twin.options, self.twin.default_world.seeded)
             # Not nested in the registry lock: on the file store both are the file's one write
             # lock, held by two connections. Seeding checks again under the world's lock, so two
             # first requests (in any processes) seed once.
