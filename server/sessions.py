@@ -7,9 +7,11 @@ its own on the same backend, so every process sharing a file or Redis sees the s
 and a reset, export or import of the default world never touches it. Each process keeps only a
 cache of the World objects it opened.
 
-Costs kept off the hot path: a cached session's request reads no store; its last use is written
-at most every `_touch_every` seconds (a file-store write is an fsync); idle sessions are swept
-lazily (on a session's first use, a stale touch, or a listing), at most every `_sweep_every`.
+Costs kept off the hot path: a cached session's request reads one registry entry on a shared
+store (a session another process dropped must not be served from its emptied prefix) and none
+on memory; its last use is written at most every `_touch_every` seconds (a file-store write is
+an fsync); idle sessions are swept lazily (on a session's first use, a stale touch, or a
+listing), at most every `_sweep_every`.
 Idle times are wall-clock, not the virtual clock: they are about callers, not the world.
 """
 
@@ -57,6 +59,7 @@ class Sessions:
         self._touch_every = min(5.0, self.idle / 4)
         self._sweep_every = min(30.0, self.idle / 2)
         self._registry: Store | None = None  # opened on the first session: most twins use none
+        self._shared = options.store != "memory"  # other processes may drop sessions
         self._worlds: dict[str, object] = {}  # name -> World (this process's cache)
         self._written: dict[str, float] = {}  # name -> when this process last wrote last_used
         self._used: dict[str, float] = {}  # name -> last use in this process
@@ -92,15 +95,20 @@ class Sessions:
     # --- the world of a request ------------------------------------------------------------------
 
     def cached(self, name: str):
-        """The session's World if this process wrote its last use recently, else None.
+        """The session's World if this process wrote its last use recently and the session is
+        still registered, else None (then `open` registers it again and seeds it afresh).
 
-        The hot path: dict reads and one assignment, no store access."""
+        The hot path: dict reads, and on a shared store one registry read: another process may
+        have dropped the session, emptying its prefix (measured: ~0.04 ms on file, 0.1-0.3 ms on
+        Redis, against ~2 ms a request)."""
         now = time.time()
         world = self._worlds.get(name)
-        if world is not None and now - self._written.get(name, 0.0) < self._touch_every:
-            self._used[name] = now
-            return world
-        return None
+        if world is None or now - self._written.get(name, 0.0) >= self._touch_every:
+            return None
+        if self._shared and self.registry.get(_SESSIONS, name) is None:
+            return None
+        self._used[name] = now
+        return world
 
     def open(self, name: str):
         """The session's World: created and seeded on first use, its last use recorded.
@@ -166,9 +174,8 @@ class Sessions:
         return sorted(entries, key=lambda e: (e["created"], e["name"]))
 
     def drop(self, name: str) -> None:
-        """Drops the session now. Another process that has it open notices within
-        `_touch_every` seconds; what it writes meanwhile is discarded when the name is next
-        used (the world is then seeded afresh)."""
+        """Drops the session now, its data too. Another process that has it open notices on
+        its next request for it (`cached`), which then makes the session afresh."""
         with self._guard:
             registry = self.registry
             with registry.lock(_SESSIONS):

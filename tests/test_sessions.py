@@ -331,6 +331,11 @@ def test_processes_on_one_store_share_sessions(store, lane, full):
     assert _status(lane, "shared", made) == 404
     assert full.delete("/_twin/sessions/shared").status_code == 204
     assert "shared" not in _names(lane)
+    # `lane` still has the session open: its next request makes the session afresh, never
+    # serves the prefix `full` emptied (an unseeded world: no seed, no pipelines).
+    catalog = lane.get("/_twin/catalog", headers=_as("shared")).json()
+    assert catalog["seed"] == TEST_SEED and catalog["ylem"]["pipelines"]
+    assert "shared" in _names(full)
 
 
 def test_an_idle_session_is_dropped_and_made_afresh(stores, servers):
