@@ -2,7 +2,9 @@
 
 Each backend gets two twin processes: `lane` with the fast lane on, `full` with response
 validation on (so the fast lane off). On file and Redis both serve one store, so they share the
-default world and every session; on memory each holds its own.
+default world and every session; on memory each holds its own. They serve the `empty` world: a
+session is made the same way at any size (a copy of the seed's build), and a small one keeps
+this suite fast; `test_a_standard_session_is_the_seeded_world_byte_for_byte` checks that size.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from server import fastlane
 from server.app import create_app
 from server.options import TwinOptions
 from server.process import TwinProcess
+from server.twin import Twin
 
 MEIRO = {"X-Access-Token": "twin-token"}
 PIPELINE = "5c0b8a3e-7f4d-4e9a-8c21-1d6f3b2a9e40"  # the Ylem spec's documented pipeline
@@ -29,7 +32,17 @@ REDIS_DB = 11  # a database of its own: session worlds live under prefixes a tes
 
 
 def _args(store: str, *extra: str) -> tuple[str, ...]:
-    return ("--seed", str(TEST_SEED), "--epoch", TEST_EPOCH, "--store", store, *extra)
+    return (
+        "--seed",
+        str(TEST_SEED),
+        "--epoch",
+        TEST_EPOCH,
+        "--world",
+        "empty",
+        "--store",
+        store,
+        *extra,
+    )
 
 
 @pytest.fixture(scope="module", params=["memory", "file", "redis"])
@@ -183,6 +196,15 @@ def test_a_new_session_is_the_seeded_world_byte_for_byte(lane, full):
     for state in (fresh, default):
         state["meta"].pop("clock", None)
     assert fresh == default
+
+
+def test_a_standard_session_is_the_seeded_world_byte_for_byte():
+    """In process, on memory: the standard world, which the HTTP twins here do not serve."""
+    twin = Twin(TwinOptions(seed=TEST_SEED, epoch=TEST_EPOCH))
+    seeded = twin.default_world.store.dump()
+    twin.default_world.store.put("meiro.workspaces", 1, {"id": 1, "name": "a change"})
+    session = twin.sessions.open("standard").store.dump()
+    assert session == seeded and session["docs"]["meiro.workspaces"]
 
 
 def test_reset_acts_on_the_callers_world_only(lane, full):
