@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# The real Celery Director (celery-director 0.10.0) on 127.0.0.1, for the conformance run
+# against it (tests/test_real_director.py).
+#
+#   .ci/director.sh install                  # builds .cache/director-venv (reused while the pins match)
+#   url=$(.ci/director.sh start DIR [USER:PASS])   # prints http://127.0.0.1:PORT
+#   .ci/director.sh stop DIR                 # stops everything started with that DIR
+#
+# start: a throwaway redis-server as broker (.ci/redis.sh), `director init DIR`, `director db
+# upgrade` on SQLite, one `director celery worker` and `director webserver` (gunicorn) on a free
+# port; waits for GET /api/ping. With USER:PASS, basic auth is on (DIRECTOR_AUTH_ENABLED) and
+# that user exists. Each process runs in its own session; stop signals those process groups
+# only (worker and gunicorn children included), then kill -9 after a bounded wait.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+repo=$PWD
+venv=$repo/.cache/director-venv
+requirements=$repo/.ci/director-requirements.txt
+
+usage() { echo "usage: $0 install | start DIR [USER:PASS] | stop DIR" >&2; exit 2; }
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Running and not yet a zombie.
+running() {
+    local state
+    state=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+    [ "${state#Z}" = "$state" ]
+}
+
+# Director imports `imp` and `distutils`: Python 3.11 at the latest.
+python311() {
+    local py
+    for py in python3.11 python3; do
+        if command -v "$py" >/dev/null &&
+            "$py" -c 'import sys; sys.exit(not (3, 8) <= sys.version_info[:2] < (3, 12))'; then
+            echo "$py"
+            return
+        fi
+    done
+    echo "Celery Director needs Python 3.8-3.11 (python3.11 or python3); none found" >&2
+    exit 1
+}
+
+install() {
+    # The stamp records which pins the venv was built from; a change rebuilds it.
+    local stamp=$venv/.apitwin-pins
+    if [ -x "$venv/bin/director" ] && cmp -s "$requirements" "$stamp"; then
+        return
+    fi
+    rm -rf "$venv"
+    "$(python311)" -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps -r "$requirements"
+    "$venv/bin/pip" check >/dev/null
+    cp "$requirements" "$stamp"
+}
+
+# Starts "$@" in a session of its own (its pid is the process group's id) and records the pid.
+spawn() {
+    local name=$1
+    shift
+    setsid "$@" </dev/null >"$dir/$name.log" 2>&1 &
+    echo $! >"$dir/$name.pid"
+}
+
+stop_group() {
+    local pidfile=$dir/$1.pid pid
+    [ -f "$pidfile" ] || return 0
+    pid=$(cat "$pidfile")
+    rm -f "$pidfile"
+    # Only a group we started: its leader must still be a process of our venv.
+    running "$pid" || return 0
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "$venv" || return 0
+    kill -TERM -- "-$pid" 2>/dev/null || true
+    for _ in $(seq 100); do
+        # A group is gone when no process has that pgid any more.
+        pgrep -g "$pid" >/dev/null || return 0
+        sleep 0.1
+    done
+    kill -KILL -- "-$pid" 2>/dev/null || true
+}
+
+start() {
+    install
+    mkdir -p "$dir"
+    dir=$(cd "$dir" && pwd)
+    local home=$dir/home broker auth=${1:-}
+    started=0
+    # Whatever fails from here on, stop what was started.
+    trap '[ "$started" = 1 ] || stop_all' EXIT
+    broker=$(.ci/redis.sh start "$dir/redis")
+
+    # The environment wins over the project's .env (environs does not override it).
+    export DIRECTOR_HOME=$home
+    export DIRECTOR_DATABASE_URI=sqlite:///$home/director.db
+    export DIRECTOR_BROKER_URI=$broker
+    export DIRECTOR_RESULT_BACKEND_URI=${broker%/0}/1
+    export DIRECTOR_AUTH_ENABLED=false
+    export DIRECTOR_DEFAULT_RETENTION_OFFSET=-1
+    export PATH=$venv/bin:$PATH
+    director init "$home" >/dev/null
+    director db upgrade >"$dir/db.log" 2>&1
+    if [ -n "$auth" ]; then
+        export DIRECTOR_AUTH_ENABLED=true
+        director user create "${auth%%:*}" --password "${auth#*:}" >/dev/null
+        # Werkzeug's default hash (PBKDF2, 600,000 rounds) costs ~0.5 s of CPU on every request:
+        # a conformance run took 205 s instead of 28 s. This throwaway user gets 1,000 rounds;
+        # the API checks it the same way (the method is read from the stored hash).
+        "$venv/bin/python" - "${auth%%:*}" "${auth#*:}" <<'EOF'
+import sys
+from werkzeug.security import generate_password_hash
+from director import create_app
+from director.extensions import db
+from director.models.users import User
+
+with create_app().app_context():
+    user = User.query.filter_by(username=sys.argv[1]).one()
+    user.password = generate_password_hash(sys.argv[2], "pbkdf2:sha256:1000")
+    db.session.commit()
+EOF
+    fi
+
+    spawn worker "$venv/bin/director" celery worker --concurrency 2 --loglevel INFO
+    # A port found free can be taken before gunicorn binds it: try a few.
+    local port
+    for _ in 1 2 3; do
+        port=$(free_port)
+        spawn webserver "$venv/bin/director" webserver --bind "127.0.0.1:$port" --workers 2 \
+            --timeout 30
+        local deadline=$((SECONDS + 30))
+        while [ $SECONDS -lt $deadline ]; do
+            running "$(cat "$dir/webserver.pid")" || break
+            if python3 - "$port" <<'EOF'; then
+import sys, urllib.request
+try:
+    with urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/api/ping", timeout=1) as r:
+        sys.exit(r.status != 200)
+except Exception:
+    sys.exit(1)
+EOF
+                started=1
+                echo "http://127.0.0.1:$port"
+                return
+            fi
+            sleep 0.1
+        done
+        stop_group webserver
+    done
+    echo "director webserver did not answer /api/ping; see $dir/webserver.log" >&2
+    exit 1
+}
+
+stop_all() {
+    stop_group webserver
+    stop_group worker
+    .ci/redis.sh stop "$dir/redis"
+}
+
+case "${1:-}" in
+install)
+    [ $# -eq 1 ] || usage
+    install
+    ;;
+start)
+    [ $# -eq 2 ] || [ $# -eq 3 ] || usage
+    dir=$2
+    start "${3:-}"
+    ;;
+stop)
+    [ $# -eq 2 ] || usage
+    dir=$2
+    [ -d "$dir" ] || exit 0
+    dir=$(cd "$dir" && pwd)
+    stop_all
+    ;;
+*) usage ;;
+esac
