@@ -3,10 +3,10 @@
 A deviation is listed in a YAML file (default `conformance/known_deviations.yaml`) as
 (api, operation, check, reason), optionally narrowed by the response's `status`, a `message`
 pattern (searched in the failure's title and message) and a `request` pattern (searched in
-"METHOD /path?query"), so an entry covers one observed difference and nothing else. A failure
-that matches one is dropped from schemathesis' verdict through its `filter_failure` hook, so it
-neither fails the run nor stops the search for other failures on that operation, and it is kept
-here so every report shows it as "known".
+"METHOD /path?query", then the body on the next line), so an entry covers one observed
+difference and nothing else. A failure that matches one is dropped from schemathesis' verdict
+through its `filter_failure` hook, so it neither fails the run nor stops the search for other
+failures on that operation, and it is kept here so every report shows it as "known".
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ class Deviation:
     reason: str
     status: int | None = None  # the response's status code
     message: str | None = None  # regex searched in the failure's title and message
-    request: str | None = None  # regex searched in "METHOD /path?query"
+    request: str | None = None  # regex searched in "METHOD /path?query" + "\n" + body
 
     def matches(self, api: str, operation_id: str | None, label: str, checks) -> bool:
         return (
@@ -59,9 +59,13 @@ class Deviation:
 
 
 def request_line(request) -> str:
-    """`METHOD /path?query` of a sent request, as `request` patterns see it."""
+    """What `request` patterns see: `METHOD /path?query`, then the body (if any) on a new line."""
     url = urllib.parse.urlsplit(request.url)
-    return f"{request.method} {url.path}" + (f"?{url.query}" if url.query else "")
+    line = f"{request.method} {url.path}" + (f"?{url.query}" if url.query else "")
+    body = request.body
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    return f"{line}\n{body}" if body else line
 
 
 @dataclasses.dataclass

@@ -22,9 +22,9 @@ def failure(message: str = "", title: str = "Server error"):
     return types.SimpleNamespace(title=title, message=message)
 
 
-def response(status: int, method: str = "GET", url: str = "http://127.0.0.1:1/api/workflows/0"):
+def response(status: int, method="GET", url="http://127.0.0.1:1/api/workflows/0", body=None):
     return types.SimpleNamespace(
-        status_code=status, request=types.SimpleNamespace(method=method, url=url)
+        status_code=status, request=types.SimpleNamespace(method=method, url=url, body=body)
     )
 
 
@@ -68,6 +68,18 @@ def test_request_is_searched_in_method_path_and_query(tmp_path):
         failure(), response(500, url="http://h/api/workflows?page=12345678901234567890")
     )
     assert known.request_line(response(200, "POST", "http://h/a/b?x=1").request) == "POST /a/b?x=1"
+
+
+def test_request_patterns_see_the_body_on_the_next_line(tmp_path):
+    deviation = load_one(tmp_path, r", request: '^POST /api/workflows\n\s*[^{\s]'")
+    url = "http://h/api/workflows"
+    assert deviation.fits(failure(), response(500, "POST", url, b"[]"))
+    assert deviation.fits(failure(), response(500, "POST", url, "null"))
+    assert not deviation.fits(failure(), response(500, "POST", url, b'{"project": "x"}'))
+    assert not deviation.fits(failure(), response(500, "POST", url))
+    assert known.request_line(response(200, "POST", url, b"\xff").request) == (
+        "POST /api/workflows\n\ufffd"
+    )
 
 
 @pytest.mark.parametrize(
