@@ -16,6 +16,7 @@ import os
 import pathlib
 import subprocess
 import time
+import types
 
 import httpx
 import pytest
@@ -157,13 +158,37 @@ def _hit(report: dict) -> set[known.Deviation]:
     }
 
 
-def test_every_known_deviation_is_still_observed(runs):
+# The 500s the fuzzer reaches on most runs but not all (a 64-bit overflow needs a huge number):
+# when a run missed one, this request, which its entry names, must still be answered so.
+PROBES = {
+    "list_workflows": ("GET", "/api/workflows?per_page=121426602247196737536", None),
+    "*": ("POST", "/api/workflows/0/relaunch", None),
+    "start_workflow": ("POST", "/api/workflows", b"[]"),
+}
+
+
+def _still_answered_so(deviation: known.Deviation, url: str) -> bool:
+    if deviation.status != 500 or deviation.operation not in PROBES:
+        return False
+    method, path, body = PROBES[deviation.operation]
+    headers = {"Content-Type": "application/json"} if body else {}
+    response = httpx.request(method, url + path, content=body, headers=headers, timeout=30)
+    request = types.SimpleNamespace(method=method, url=str(response.request.url), body=body)
+    sent = types.SimpleNamespace(status_code=response.status_code, request=request)
+    return deviation.fits(types.SimpleNamespace(title="", message=""), sent)
+
+
+def test_every_known_deviation_is_still_observed(runs, directors):
     """An entry the real server no longer triggers is stale: fix the list (and DECISIONS)."""
     listed = {d for d in known.load() if d.api == "director"}
     assert listed, "the Director deviations are listed in conformance/known_deviations.yaml"
     seen = _hit(runs["open"].report) | _hit(runs["auth"].report)
-    stale = [f"{d.operation} {d.check}: {d.reason}" for d in listed - seen]
-    assert not stale, "known deviations not observed in either run:\n" + "\n".join(stale)
+    probed = [d for d in listed - seen if _still_answered_so(d, directors["open"].url)]
+    print(
+        f"\n{len(listed & seen)} of {len(listed)} deviations hit by the runs, {len(probed)} probed"
+    )
+    stale = [f"{d.operation} {d.check}: {d.reason}" for d in listed - seen - set(probed)]
+    assert not stale, "known deviations not observed:\n" + "\n".join(stale)
     # The deterministic ones (coverage phase: TRACE on every path, per_page past int32) are hit
     # by each run on its own.
     for name in ("open", "auth"):
