@@ -5,7 +5,6 @@ locks that hold across processes."""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -19,40 +18,7 @@ from server.store import MemoryStore, Store, StoreError, open_store
 from server.store.file import FileStore
 
 ROOT = Path(__file__).resolve().parent.parent
-REDIS_SH = ROOT / ".ci" / "redis.sh"
-IN_CI = os.environ.get("CI") == "true"
 BACKENDS = ["memory", "file", "redis"]
-
-
-def _missing(reason: str):
-    """Skip on a developer machine, fail in CI: CI must run the Redis backend's tests."""
-    if IN_CI:
-        pytest.fail(f"{reason} (CI=true requires it)")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="session")
-def redis_url(tmp_path_factory):
-    """A Redis for the suite: $APITWIN_TEST_REDIS_URL, else a throwaway redis-server."""
-    try:
-        import redis  # noqa: F401
-    except ImportError:
-        _missing("the redis client package is not installed")
-    given = os.environ.get("APITWIN_TEST_REDIS_URL")
-    if given:
-        yield given
-        return
-    if shutil.which("redis-server") is None:
-        _missing("redis-server is not installed (Debian: apt-get install redis-server)")
-    workdir = tmp_path_factory.mktemp("redis")
-    started = subprocess.run(
-        ["bash", str(REDIS_SH), "start", str(workdir)], capture_output=True, text=True, timeout=30
-    )
-    assert started.returncode == 0, started.stderr
-    try:
-        yield started.stdout.strip()
-    finally:
-        subprocess.run(["bash", str(REDIS_SH), "stop", str(workdir)], timeout=30, check=True)
 
 
 @pytest.fixture
