@@ -8,6 +8,7 @@ from __future__ import annotations
 import httpx
 import pytest
 from conftest import TEST_EPOCH, TEST_SEED, clear_world, redis_db
+from test_ylem_api import CREDENTIALS, PIPELINE
 
 from server.process import TwinProcess
 
@@ -16,12 +17,6 @@ M = "/meiro"
 Y = "/ylem/v1"
 D = "/director/api"
 MEIRO = {"X-Access-Token": "twin-token"}
-YLEM_CLIENT = {
-    "client_id": "twin-client",
-    "client_secret": "twin-secret",
-    "grant_type": "client_credentials",
-}
-PIPELINE = "5c0b8a3e-7f4d-4e9a-8c21-1d6f3b2a9e40"  # the spec's documented pipeline
 NOON = "2026-11-20T12:00:00Z"
 # Longer than any Meiro queue wait plus run time the twin draws (tests/test_meiro_jobs.py).
 PAST_THE_END = 400
@@ -108,7 +103,7 @@ def workspace(api, workspace_id: int) -> httpx.Response:
 
 
 def ylem_token(api) -> dict:
-    access = ok(api.post(f"{Y}/oauth/token", params=YLEM_CLIENT))["access_token"]
+    access = ok(api.post(f"{Y}/oauth/token", params=CREDENTIALS))["access_token"]
     return {"Authorization": f"Bearer {access}"}
 
 

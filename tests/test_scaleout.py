@@ -20,17 +20,12 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import TEST_EPOCH, clear_world, redis_db
+from test_ylem_api import CREDENTIALS, PIPELINE
 
 from server.process import TwinProcess
 
 M = "/meiro"
 TOKEN = {"X-Access-Token": "twin-token"}
-YLEM_CLIENT = {
-    "client_id": "twin-client",
-    "client_secret": "twin-secret",
-    "grant_type": "client_credentials",
-}
-PIPELINE = "5c0b8a3e-7f4d-4e9a-8c21-1d6f3b2a9e40"  # the spec's documented pipeline (seeded)
 THREADS = 32
 ROUNDS = 5  # per thread; about 18 requests a round: ~3,000 requests in all
 STORM_CAP_S = 120.0
@@ -181,7 +176,7 @@ class Storm:
 
     def _ylem(self, n: int, ledger: Ledger, send) -> None:
         # A token issued by one server is honoured by the other: tokens live in the store.
-        issued = send("POST", "/ylem/v1/oauth/token", 200, params=YLEM_CLIENT)
+        issued = send("POST", "/ylem/v1/oauth/token", 200, params=CREDENTIALS)
         if issued is None:
             return
         bearer = {"Authorization": f"Bearer {issued.json()['access_token']}"}
@@ -225,6 +220,18 @@ class Storm:
             ledger.deleted.add(made[-1])
 
 
+def _run_clients(client) -> float:
+    """Runs `client(n)` on THREADS threads at once; the seconds they took. None may hang."""
+    threads = [threading.Thread(target=client, args=(n,), daemon=True) for n in range(THREADS)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=STORM_CAP_S + 60)
+    assert not any(thread.is_alive() for thread in threads), "a client thread hung"
+    return time.perf_counter() - started
+
+
 def _ok(answer: httpx.Response) -> dict:
     assert answer.status_code == 200, f"{answer.request.url}: {answer.status_code} {answer.text}"
     return answer.json()
@@ -261,17 +268,7 @@ def test_two_servers_on_redis_share_one_consistent_world_under_a_storm(scaled_ou
 
     storm = Storm(urls, shared, time.monotonic() + STORM_CAP_S)
     ledgers = [Ledger() for _ in range(THREADS)]
-    threads = [
-        threading.Thread(target=storm.run, args=(n, ledgers[n]), daemon=True)
-        for n in range(THREADS)
-    ]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=STORM_CAP_S + 60)
-    elapsed = time.perf_counter() - started
-    assert not any(thread.is_alive() for thread in threads), "a client thread hung"
+    elapsed = _run_clients(lambda n: storm.run(n, ledgers[n]))
 
     requests = sum(ledger.requests for ledger in ledgers)
     errors = [error for ledger in ledgers for error in ledger.errors]
@@ -408,14 +405,7 @@ def test_changes_to_one_workspace_from_every_client_are_all_kept_in_order(scaled
             for client in clients:
                 client.close()
 
-    threads = [threading.Thread(target=change, args=(n,), daemon=True) for n in range(THREADS)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=STORM_CAP_S + 60)
-    elapsed = time.perf_counter() - started
-    assert not any(thread.is_alive() for thread in threads), "a client thread hung"
+    elapsed = _run_clients(change)
     done = sum(len(mine) for mine in sent)
     print(f"\ncontended: {done} changes to 2 workspaces in {elapsed:.1f} s, {len(errors)} errors")
     assert not errors, errors[:5]
