@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 
-from server.process import free_port
+from apitwin.process import free_port
 
 HOST = "127.0.0.1"
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -109,7 +109,7 @@ class Servers:
 
     def twin(self, name: str, *args: str) -> Server:
         port = free_port(HOST)
-        command = [sys.executable, "-m", "server.cli", "serve", "--host", HOST, "--port", str(port)]
+        command = [sys.executable, "-m", "apitwin", "serve", "--host", HOST, "--port", str(port)]
         return self._start(name, [*command, *args], port)
 
     def prism(self, name: str, spec: str, *args: str) -> Server:

@@ -46,7 +46,7 @@ def target_kind(target: str | None, base_url: str | None) -> str:
 
 def twin_credentials(credentials: Credentials) -> Credentials:
     """A twin started here accepts its seeded credentials; given ones still win."""
-    from server.options import TwinOptions
+    from apitwin.options import TwinOptions
 
     defaults = TwinOptions()
     client_id, client_secret = next(iter(defaults.ylem_clients.items()))

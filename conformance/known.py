@@ -16,10 +16,11 @@ import pathlib
 import re
 import threading
 import urllib.parse
+from importlib import resources
 
 import yaml
 
-DEFAULT_FILE = pathlib.Path(__file__).with_name("known_deviations.yaml")
+DEFAULT_FILE = pathlib.Path(str(resources.files(__package__) / "known_deviations.yaml"))
 FIELDS = ("api", "operation", "check", "reason")
 NARROWING = ("status", "message", "request")
 

@@ -1,4 +1,5 @@
-"""The suite's command-line options, declared once for `apitwin conform` and `pytest conformance/`.
+"""The suite's command-line options, declared once for `apitwin conform` and for the suite as
+pytest tests (`pytest -p apitwin.conformance.plugin --pyargs apitwin.conformance`).
 
 Both argparse and pytest's option parser take argparse-style declarations, so one table serves
 both; options marked CLI-only have a pytest counterpart already (--junit-xml, -n) or no meaning

@@ -8,7 +8,7 @@ import pathlib
 
 import yaml
 
-from server.apis import APIS, SPECS_DIR
+from apitwin.apis import APIS, SPECS_DIR
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 

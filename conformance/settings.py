@@ -1,7 +1,7 @@
 """Run settings, and the schemathesis configuration they translate into.
 
-One `RunSettings` drives both entry points (the `apitwin conform` CLI and `pytest conformance/`),
-so a run means the same thing whichever way it is started.
+One `RunSettings` drives both entry points (the `apitwin conform` CLI, and the suite as pytest
+tests through conformance/plugin.py), so a run means the same thing either way.
 """
 
 from __future__ import annotations

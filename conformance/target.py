@@ -7,7 +7,7 @@ import dataclasses
 
 import httpx
 
-from server.process import TwinProcess
+from apitwin.process import TwinProcess
 
 from .auth import TargetError
 from .profiles import ApiProfile

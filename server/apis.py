@@ -5,8 +5,11 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import pathlib
+from importlib import resources
 
-SPECS_DIR = pathlib.Path(__file__).resolve().parent.parent / "specs"
+# The specs ship as package data; pip installs packages unzipped, so this is a real folder (which
+# Connexion and schemathesis need: they open spec files by path).
+SPECS_DIR = pathlib.Path(str(resources.files("apitwin.specs")))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,12 +31,17 @@ class ApiDef:
 APIS: dict[str, ApiDef] = {
     api.name: api
     for api in (
-        ApiDef("ylem", "Ylem / Datamin API v1", "ylem.yaml", "/ylem/v1", "/v1", "server.ylem"),
+        ApiDef("ylem", "Ylem / Datamin API v1", "ylem.yaml", "/ylem/v1", "/v1", "apitwin.ylem"),
         ApiDef(
-            "director", "Celery Director API", "director.yaml", "/director", "", "server.director"
+            "director", "Celery Director API", "director.yaml", "/director", "", "apitwin.director"
         ),
         ApiDef(
-            "meiro", "Meiro Integrations workspaces API", "meiro.yaml", "/meiro", "", "server.meiro"
+            "meiro",
+            "Meiro Integrations workspaces API",
+            "meiro.yaml",
+            "/meiro",
+            "",
+            "apitwin.meiro",
         ),
     )
 }

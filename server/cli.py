@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import docs_cli
+from . import __version__, docs_cli
 from .apis import APIS
 from .options import DEFAULT_SEED, WORLD_SIZES, TwinOptions
 from .store import StoreError
@@ -28,7 +28,6 @@ def _serve(args: argparse.Namespace) -> int:
         director_basic_auth=args.director_basic_auth,
         cors=not args.no_cors,
         cors_origins=args.cors_origin,
-        docs_assets_dir=args.docs_assets_dir,
     )
     if args.workers < 1:
         print("apitwin serve: --workers must be 1 or more", file=sys.stderr)
@@ -74,7 +73,7 @@ def _serve(args: argparse.Namespace) -> int:
     else:
         hand_over(options)
         uvicorn.run(
-            "server.workers:app_from_environment",
+            "apitwin.workers:app_from_environment",
             factory=True,
             workers=args.workers,
             **server,
@@ -117,6 +116,7 @@ def _user_pass(value: str) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="apitwin", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"apitwin {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="start the twin")
@@ -173,7 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(run=_serve)
     docs_cli.add_commands(commands)
 
-    from conformance import cli as conform_cli  # light: schemathesis loads only when a run starts
+    from apitwin.conformance import (
+        cli as conform_cli,
+    )  # light: schemathesis loads only when a run starts
 
     conform = commands.add_parser(
         "conform",

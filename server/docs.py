@@ -177,7 +177,7 @@ class DocsMiddleware:
 
     def _redoc(self, name: str, request: Request) -> Response:
         try:
-            docs_assets.redoc_bundle(self.options.docs_assets_dir)
+            docs_assets.redoc_bundle()
         except docs_assets.AssetMissing as exc:
             return HTMLResponse(docs_pages.missing_page(_title(name), str(exc)), status_code=503)
         page = docs_pages.redoc_page(
@@ -195,7 +195,7 @@ class DocsMiddleware:
             if kind == "swagger-ui" and file_name in docs_assets.SWAGGER_UI_FILES:
                 return FileResponse(docs_assets.swagger_ui_dir() / file_name, headers=cache)
             if kind == "redoc" and file_name == "redoc.standalone.js":
-                bundle = docs_assets.redoc_bundle(self.options.docs_assets_dir)
+                bundle = docs_assets.redoc_bundle()
                 return FileResponse(bundle, headers=cache, media_type="text/javascript")
         except docs_assets.AssetMissing as exc:
             return Response(str(exc), status_code=503, media_type="text/plain")
@@ -216,7 +216,7 @@ def write_static(out_dir: str | pathlib.Path, options) -> list[pathlib.Path]:
     (assets / "redoc").mkdir(parents=True, exist_ok=True)
     for file_name in docs_assets.SWAGGER_UI_FILES:
         shutil.copyfile(docs_assets.swagger_ui_dir() / file_name, assets / "swagger-ui" / file_name)
-    bundle = docs_assets.redoc_bundle(options.docs_assets_dir)
+    bundle = docs_assets.redoc_bundle()
     shutil.copyfile(bundle, assets / "redoc" / bundle.name)
     shutil.copyfile(bundle.parent / "LICENSE", assets / "redoc" / "LICENSE")
 

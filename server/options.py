@@ -43,4 +43,3 @@ class TwinOptions:
     cors: bool = True
     cors_origins: list[str] = dataclasses.field(default_factory=list)
     # Where `apitwin assets` put the Redoc bundle; None: the project's .cache/docs-assets.
-    docs_assets_dir: str | None = None

@@ -32,7 +32,7 @@ class TwinProcess:
         self.started_in: float | None = None
 
     def start(self) -> TwinProcess:
-        command = [sys.executable, "-m", "server.cli", "serve", "--host", self.host]
+        command = [sys.executable, "-m", "apitwin", "serve", "--host", self.host]
         command += ["--port", str(self.port), *self.args]
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         started = time.perf_counter()

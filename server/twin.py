@@ -33,7 +33,9 @@ class SeededWorlds:
         self._last: tuple[tuple, bytes] | None = None  # ((seed, epoch, size), dump as JSON)
 
     def dump(self, seed: int, epoch_ts: float, size: str) -> dict:
-        from fixtures import build_world  # fixtures depend on the state layer, not vice versa
+        from apitwin.fixtures import (
+            build_world,
+        )  # fixtures depend on the state layer, not vice versa
 
         key = (seed, epoch_ts, size)
         last = self._last

@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server.process import free_port
+from apitwin.process import free_port
 
 HOP_HEADERS = {"host", "content-length", "connection", "transfer-encoding", "content-encoding"}
 
@@ -280,7 +280,7 @@ def conform(tmp_path, *args: str) -> Outcome:
     """Runs `apitwin conform` in-process with a JSON report; the summary is what it printed."""
     import io
 
-    from conformance import cli
+    from apitwin.conformance import cli
 
     report = tmp_path / f"report-{time.monotonic_ns()}.json"
     printed = io.StringIO()

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from server.process import TwinProcess
+from apitwin.process import TwinProcess
 
 # A fixed epoch makes the seeded world the same on every day the tests run.
 TEST_EPOCH = "2026-11-01"
@@ -66,7 +66,7 @@ def redis_url(tmp_path_factory):
 
 def clear_world(url: str) -> None:
     """Drops the world a twin left in a shared store (default prefix), so the next starts anew."""
-    from server.store import open_store
+    from apitwin.store import open_store
 
     store = open_store(url)
     try:

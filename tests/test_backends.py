@@ -10,7 +10,7 @@ import pytest
 from conftest import TEST_EPOCH, TEST_SEED, clear_world, redis_db
 from test_ylem_api import CREDENTIALS, PIPELINE
 
-from server.process import TwinProcess
+from apitwin.process import TwinProcess
 
 BACKENDS = ["memory", "file", "redis"]
 M = "/meiro"

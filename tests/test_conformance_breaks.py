@@ -24,12 +24,12 @@ from breaker import (
     conform,
 )
 
-from server.process import TwinProcess
+from apitwin.process import TwinProcess
 
 
 def _meiro_ready() -> bool:
     try:
-        return hasattr(importlib.import_module("server.meiro"), "Handlers")
+        return hasattr(importlib.import_module("apitwin.meiro"), "Handlers")
     except ImportError:
         return False
 

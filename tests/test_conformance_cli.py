@@ -8,15 +8,15 @@ import sys
 
 import pytest
 
-from conformance import cli
-from server.process import free_port
+from apitwin.conformance import cli
+from apitwin.process import free_port
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 
 
 def _conform(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "server.cli", "conform", *args],
+        [sys.executable, "-m", "apitwin", "conform", *args],
         capture_output=True,
         text=True,
         timeout=60,

@@ -19,9 +19,9 @@ import pytest
 import yaml
 from breaker import BrokenDeployment, conform
 
-from conformance.profiles import PROFILES
-from server.apis import SPECS_DIR
-from server.process import TwinProcess
+from apitwin.apis import SPECS_DIR
+from apitwin.conformance.profiles import PROFILES
+from apitwin.process import TwinProcess
 
 # Cases per operation and phase for the full twin runs: the CLI's default. Measured on 2 cores
 # (shared with other test runs): ylem ~14 s, director ~7 s, meiro ~26 s wall; 200 took 90/33/155 s.
@@ -34,7 +34,7 @@ METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 def twin_ready(api: str) -> bool:
     """Whether server/<api> has its handlers (the APIs land one by one)."""
     try:
-        return hasattr(importlib.import_module(f"server.{api}"), "Handlers")
+        return hasattr(importlib.import_module(f"apitwin.{api}"), "Handlers")
     except ImportError:
         return False
 
@@ -130,10 +130,10 @@ def test_the_same_seed_repeats_the_run(tmp_path):
 def test_ylem_tokens_are_fetched_by_the_suite_and_renewed_when_they_expire():
     from schemathesis.engine import events
 
-    from conformance import runner
-    from conformance.credentials import Credentials
-    from conformance.profiles import PROFILES
-    from conformance.settings import RunSettings
+    from apitwin.conformance import runner
+    from apitwin.conformance.credentials import Credentials
+    from apitwin.conformance.profiles import PROFILES
+    from apitwin.conformance.settings import RunSettings
 
     profile = PROFILES["ylem"]
     with TwinProcess("--api", "ylem") as twin:
@@ -158,12 +158,14 @@ def test_ylem_tokens_are_fetched_by_the_suite_and_renewed_when_they_expire():
 def test_the_suite_runs_as_pytest(tmp_path):
     def pytest_conformance(*extra: str) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [sys.executable, "-m", "pytest", "conformance/", "-q", "-p", "no:cacheprovider"]
-            + ["--api", "meiro", "--max-examples", "3", "--seed", "9", *extra],
+            [sys.executable, "-m", "pytest", "-p", "apitwin.conformance.plugin", "-q"]
+            + ["--pyargs", "apitwin.conformance"]
+            + ["-p", "no:cacheprovider", "--api", "meiro", "--max-examples", "3", "--seed", "9"]
+            + list(extra),
             capture_output=True,
             text=True,
             timeout=600,
-            cwd=REPO,
+            cwd=tmp_path,  # the installed package's suite, from any directory
         )
 
     passed = pytest_conformance("--phases", "examples,fuzzing")

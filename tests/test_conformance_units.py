@@ -10,12 +10,12 @@ import xml.etree.ElementTree as ET
 import httpx
 import pytest
 
-from conformance import known, report
-from conformance.auth import TargetError, TokenSource, refresh_interval
-from conformance.credentials import CredentialError, Credentials, Redactor, resolve
-from conformance.options import comma_list
-from conformance.results import OperationResult, RunResult, Violation
-from conformance.settings import CHECKS, PHASES, PROVOKING_CHECKS, RunSettings
+from apitwin.conformance import known, report
+from apitwin.conformance.auth import TargetError, TokenSource, refresh_interval
+from apitwin.conformance.credentials import CredentialError, Credentials, Redactor, resolve
+from apitwin.conformance.options import comma_list
+from apitwin.conformance.results import OperationResult, RunResult, Violation
+from apitwin.conformance.settings import CHECKS, PHASES, PROVOKING_CHECKS, RunSettings
 
 
 def test_flags_win_over_environment_and_empty_counts_as_absent():

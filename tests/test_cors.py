@@ -9,7 +9,7 @@ import pytest
 from browser import StaticSite, chromium, page, screenshot  # noqa: F401 - pytest fixtures
 from conftest import TEST_EPOCH, TEST_SEED
 
-from server.process import TwinProcess
+from apitwin.process import TwinProcess
 
 OTHER = "http://other.example:3000"
 

@@ -11,8 +11,8 @@ import httpx
 import pytest
 from conftest import TEST_EPOCH, TEST_SEED
 
-from server import docs_assets
-from server.spec_index import load_spec, spec_file
+from apitwin import docs_assets
+from apitwin.spec_index import load_spec, spec_file
 
 
 def _settings(page: str) -> dict:
@@ -96,7 +96,7 @@ def test_landing_page_links_the_docs(twin):
 
 
 def test_one_api_served_alone_keeps_its_docs_urls(tmp_path):
-    from server.process import TwinProcess
+    from apitwin.process import TwinProcess
 
     with TwinProcess("--api", "meiro", "--seed", str(TEST_SEED), "--epoch", TEST_EPOCH) as server:
         spec = httpx.get(f"{server.url}/meiro/docs/openapi.json").json()
@@ -107,21 +107,18 @@ def test_one_api_served_alone_keeps_its_docs_urls(tmp_path):
         assert listed.status_code == 200
 
 
-def test_redoc_missing_says_how_to_install_it(tmp_path):
-    from server.process import TwinProcess
+def test_the_served_redoc_is_the_pinned_bundle(twin):
+    from apitwin import docs_build
 
-    args = ("--seed", str(TEST_SEED), "--docs-assets-dir", str(tmp_path / "empty"))
-    with TwinProcess(*args) as server:
-        page = httpx.get(f"{server.url}/director/redoc")
-        assert page.status_code == 503
-        assert "apitwin assets" in page.text
-        assert httpx.get(f"{server.url}/director/docs").status_code == 200  # Swagger UI still
+    assert docs_assets.redoc_version() == docs_build.REDOC_VERSION
+    served = twin.get("/_twin/assets/redoc/redoc.standalone.js")
+    assert served.content == docs_assets.redoc_bundle().read_bytes()
 
 
 def write_static_docs(out) -> None:
     """`apitwin docs --out OUT`, as a user runs it."""
     done = subprocess.run(
-        [sys.executable, "-m", "server.cli", "docs", "--out", str(out)],
+        [sys.executable, "-m", "apitwin", "docs", "--out", str(out)],
         capture_output=True,
         text=True,
         timeout=300,

@@ -14,7 +14,7 @@ from browser import chromium, page, screenshot  # noqa: F401 - pytest fixtures
 from conftest import TEST_SEED
 from test_docs import write_static_docs
 
-from server.spec_index import operations
+from apitwin.spec_index import operations
 
 DOCS = ["ylem", "director", "meiro", "_twin"]
 BASE_PATHS = {"ylem": "/ylem/v1", "director": "/director", "meiro": "/meiro", "_twin": "/_twin"}

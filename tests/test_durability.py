@@ -20,8 +20,8 @@ import httpx
 import pytest
 from conftest import TEST_EPOCH
 
-from server.process import TwinProcess
-from server.store.file import FileStore
+from apitwin.process import TwinProcess
+from apitwin.store.file import FileStore
 
 M = "/meiro"
 TOKEN = {"X-Access-Token": "twin-token"}
@@ -201,7 +201,7 @@ def test_a_damaged_state_file_stops_the_start_and_is_left_alone(tmp_path, state_
     path.write_bytes(_damaged(state_file)[damage])
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     done = subprocess.run(
-        [sys.executable, "-m", "server.cli", "serve", "--store", f"file:{path}", "--port", "1"],
+        [sys.executable, "-m", "apitwin", "serve", "--store", f"file:{path}", "--port", "1"],
         capture_output=True,
         text=True,
         timeout=60,

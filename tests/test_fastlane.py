@@ -15,9 +15,9 @@ import json
 import httpx
 import pytest
 
-from server import fastlane
-from server.app import create_app
-from server.options import TwinOptions
+from apitwin import fastlane
+from apitwin.app import create_app
+from apitwin.options import TwinOptions
 
 EPOCH, SEED, NOW = "2026-11-01", 1337, "2026-11-01T09:30:00Z"
 M = "/meiro"

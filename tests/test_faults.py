@@ -165,7 +165,7 @@ def test_rules_apply_when_the_fast_lane_serves_requests():
     # The shared twin validates responses, which turns the fast lane off; a default one has it.
     from conftest import TEST_EPOCH, TEST_SEED
 
-    from server.process import TwinProcess
+    from apitwin.process import TwinProcess
 
     with (
         TwinProcess("--seed", str(TEST_SEED), "--epoch", TEST_EPOCH) as server,

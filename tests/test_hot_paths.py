@@ -9,12 +9,12 @@ import json
 import httpx
 import pytest
 
-from server.app import create_app
-from server.meiro import lifecycle as meiro_lifecycle
-from server.memo import InstantMemo
-from server.options import TwinOptions
-from server.store import open_store
-from server.ylem import lifecycle as ylem_lifecycle
+from apitwin.app import create_app
+from apitwin.meiro import lifecycle as meiro_lifecycle
+from apitwin.memo import InstantMemo
+from apitwin.options import TwinOptions
+from apitwin.store import open_store
+from apitwin.ylem import lifecycle as ylem_lifecycle
 
 TOKEN = {"X-Access-Token": "twin-token"}
 
@@ -105,8 +105,8 @@ def test_listed_workspaces_show_every_change_and_the_clock():
 
 
 def test_remembered_ended_runs_equal_fresh_ones():
-    from server.twin import Twin
-    from server.ylem import runs as ylem_runs
+    from apitwin.twin import Twin
+    from apitwin.ylem import runs as ylem_runs
 
     world = Twin(TwinOptions(seed=1337, epoch="2026-11-01")).default_world
     uuid = world.store.get_many(ylem_runs.PIPELINES, world.store.index_page("ylem.pipelines", 0, 1))

@@ -6,7 +6,7 @@ import types
 
 import pytest
 
-from conformance import known
+from apitwin.conformance import known
 
 ENTRY = "  - {api: director, operation: get_workflow, check: not_a_server_error, reason: D5"
 

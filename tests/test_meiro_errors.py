@@ -11,7 +11,7 @@ import httpx
 import pytest
 import yaml
 
-from server.apis import SPECS_DIR
+from apitwin.apis import SPECS_DIR
 
 M = "/meiro"
 SPEC = yaml.safe_load((SPECS_DIR / "meiro.yaml").read_text(encoding="utf-8"))

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from server.spec_index import operation_index
+from apitwin.spec_index import operation_index
 
 MEIRO = {"X-Access-Token": "twin-token"}
 
@@ -194,7 +194,7 @@ def test_prefer_applies_when_the_fast_lane_serves_requests():
     import httpx
     from conftest import TEST_EPOCH, TEST_SEED
 
-    from server.process import TwinProcess
+    from apitwin.process import TwinProcess
 
     with (
         TwinProcess("--seed", str(TEST_SEED), "--epoch", TEST_EPOCH) as server,

@@ -22,7 +22,7 @@ import httpx
 import pytest
 from breaker import conform
 
-from conformance import known
+from apitwin.conformance import known
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 SCRIPT = REPO / ".ci" / "director.sh"

@@ -22,7 +22,7 @@ import pytest
 from conftest import TEST_EPOCH, clear_world, redis_db
 from test_ylem_api import CREDENTIALS, PIPELINE
 
-from server.process import TwinProcess
+from apitwin.process import TwinProcess
 
 M = "/meiro"
 TOKEN = {"X-Access-Token": "twin-token"}
@@ -73,7 +73,7 @@ def test_workers_refuse_the_memory_store():
     import sys
 
     done = subprocess.run(
-        [sys.executable, "-m", "server.cli", "serve", "--workers", "2", "--port", "1"],
+        [sys.executable, "-m", "apitwin", "serve", "--workers", "2", "--port", "1"],
         capture_output=True,
         text=True,
         timeout=60,

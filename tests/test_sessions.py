@@ -19,11 +19,11 @@ import httpx
 import pytest
 from conftest import TEST_EPOCH, TEST_SEED, redis_db
 
-from server import fastlane
-from server.app import create_app
-from server.options import TwinOptions
-from server.process import TwinProcess
-from server.twin import Twin
+from apitwin import fastlane
+from apitwin.app import create_app
+from apitwin.options import TwinOptions
+from apitwin.process import TwinProcess
+from apitwin.twin import Twin
 
 MEIRO = {"X-Access-Token": "twin-token"}
 PIPELINE = "5c0b8a3e-7f4d-4e9a-8c21-1d6f3b2a9e40"  # the Ylem spec's documented pipeline

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from server.store import MemoryStore, Store, StoreError, open_store
-from server.store.file import FileStore
+from apitwin.store import MemoryStore, Store, StoreError, open_store
+from apitwin.store.file import FileStore
 
 ROOT = Path(__file__).resolve().parent.parent
 BACKENDS = ["memory", "file", "redis"]
@@ -362,7 +362,7 @@ def test_a_damaged_file_is_refused_at_open(tmp_path, damage):
 
 _CHILD = """
 import sys
-from server.store import open_store
+from apitwin.store import open_store
 
 url, prefix, mode, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 store = open_store(url, prefix=prefix)

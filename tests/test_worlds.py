@@ -7,11 +7,11 @@ import pytest
 import yaml
 from test_ylem_api import AT_EPOCH, PIPELINE, call, get_json, token
 
-import fixtures
-from fixtures import director, meiro, ylem
-from server.apis import SPECS_DIR
-from server.options import WORLD_SIZES
-from server.process import TwinProcess
+from apitwin import fixtures
+from apitwin.apis import SPECS_DIR
+from apitwin.fixtures import director, meiro, ylem
+from apitwin.options import WORLD_SIZES
+from apitwin.process import TwinProcess
 
 MEIRO = {"X-Access-Token": "twin-token"}
 WHOLE_HISTORY = f"/stats/pipelines/{PIPELINE}/stats/2000-01-01 00:00:00/2026-11-01 00:00:00"

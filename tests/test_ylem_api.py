@@ -10,7 +10,7 @@ import json
 
 import yaml
 
-from server.apis import SPECS_DIR
+from apitwin.apis import SPECS_DIR
 
 BASE = "/ylem/v1"
 SPEC = yaml.safe_load((SPECS_DIR / "ylem.yaml").read_text())

@@ -9,11 +9,11 @@ import re
 import pytest
 from test_ylem_api import SPEC
 
-from server.errors import Unauthorized
-from server.options import TwinOptions
-from server.twin import Twin
-from server.ylem import calendar
-from server.ylem.state import YlemState
+from apitwin.errors import Unauthorized
+from apitwin.options import TwinOptions
+from apitwin.twin import Twin
+from apitwin.ylem import calendar
+from apitwin.ylem.state import YlemState
 
 
 def test_seconds_and_dates_match_the_standard_library_across_its_range():

@@ -1,4 +1,8 @@
-"""`pytest conformance/ --api NAME [--base-url URL] ...`: the suite as pytest tests.
+"""The suite as pytest tests, from any directory:
+`pytest -p apitwin.conformance.plugin --pyargs apitwin.conformance --api NAME [--base-url URL] ...`
+
+A plugin (`-p`) rather than a conftest.py: pytest reads the options of a conftest only in folders
+named on the command line, never in a package found with --pyargs.
 
 The same options as `apitwin conform` (minus --junit/--report: use pytest's --junit-xml), so a
 team can put its own tests next to test_contract.py and use the fixtures below:
@@ -9,11 +13,11 @@ from __future__ import annotations
 
 import pytest
 
-from conformance import options
-from conformance.auth import TargetError
-from conformance.credentials import CredentialError
-from conformance.known import DeviationFileError
-from conformance.session import SessionError, args_from_pytest, open_session
+from apitwin.conformance import options
+from apitwin.conformance.auth import TargetError
+from apitwin.conformance.credentials import CredentialError
+from apitwin.conformance.known import DeviationFileError
+from apitwin.conformance.session import SessionError, args_from_pytest, open_session
 
 KNOWN_HITS = pytest.StashKey[object]()
 

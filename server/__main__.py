@@ -1,0 +1,7 @@
+"""`python -m apitwin`: the same as the `apitwin` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""The OpenAPI documents, shipped as package data (`importlib.resources.files("apitwin.specs")`)."""
