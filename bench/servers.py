@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 
-from apitwin.process import free_port
+from apitwin.serve.process import free_port
 
 HOST = "127.0.0.1"
 ROOT = pathlib.Path(__file__).resolve().parent.parent

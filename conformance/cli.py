@@ -10,6 +10,8 @@ import argparse
 import shlex
 import sys
 
+from apitwin.options import TwinOptions
+
 from . import known, options
 from .auth import TargetError, check_credentials
 from .credentials import CredentialError, Credentials, Redactor, resolve
@@ -46,7 +48,6 @@ def target_kind(target: str | None, base_url: str | None) -> str:
 
 def twin_credentials(credentials: Credentials) -> Credentials:
     """A twin started here accepts its seeded credentials; given ones still win."""
-    from apitwin.options import TwinOptions
 
     defaults = TwinOptions()
     client_id, client_secret = next(iter(defaults.ylem_clients.items()))

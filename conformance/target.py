@@ -7,7 +7,7 @@ import dataclasses
 
 import httpx
 
-from apitwin.process import TwinProcess
+from apitwin.serve.process import TwinProcess
 
 from .auth import TargetError
 from .profiles import ApiProfile

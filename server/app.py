@@ -13,19 +13,21 @@ from connexion.middleware import MiddlewarePosition
 from connexion.resolver import Resolver
 from starlette.exceptions import HTTPException
 
-from . import cors, docs, faults, landing, prefer
-from .admin.handlers import AdminHandlers
-from .allow import AllowedMethods
-from .apis import ADMIN_SPEC, SPECS_DIR, selected
-from .errors import TwinError, problem_response
-from .fastlane import FastLane
-from .http import LowercaseMediaType
-from .journal import JournalMiddleware
-from .jsonbody import JSONIFIER
-from .options import TwinOptions
-from .sessions import SessionMiddleware
-from .spec_index import load_spec
-from .twin import Twin
+from apitwin.apis import ADMIN_SPEC, SPECS_DIR, selected
+from apitwin.apis.admin.handlers import AdminHandlers
+from apitwin.apis.spec_index import load_spec
+from apitwin.core.errors import TwinError, problem_response
+from apitwin.core.twin import Twin
+from apitwin.docs import landing
+from apitwin.docs import site as docs
+from apitwin.options import TwinOptions
+from apitwin.pipeline import cors, faults, prefer
+from apitwin.pipeline.allow import AllowedMethods
+from apitwin.pipeline.fastlane import FastLane
+from apitwin.pipeline.http import LowercaseMediaType
+from apitwin.pipeline.journal import JournalMiddleware
+from apitwin.pipeline.jsonbody import JSONIFIER
+from apitwin.pipeline.session import SessionMiddleware
 
 ADMIN_BASE = "/_twin"
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
-from . import __version__, docs_cli
-from .apis import APIS
-from .options import DEFAULT_SEED, WORLD_SIZES, TwinOptions
-from .store import StoreError
-from .workers import DIVERGING, closing_store, freeze_startup, hand_over, shared_store
+from apitwin import __version__
+from apitwin.apis import APIS
+from apitwin.conformance import cli as conform_cli  # light: schemathesis loads at a run
+from apitwin.core.store import StoreError
+from apitwin.docs import cli as docs_cli
+from apitwin.options import DEFAULT_SEED, WORLD_SIZES, TwinOptions, cache_dir
+from apitwin.serve.workers import DIVERGING, closing_store, freeze_startup, hand_over, shared_store
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -37,7 +40,7 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     import uvicorn
 
-    from .app import create_app
+    from apitwin.app import create_app
 
     try:
         if args.workers == 1:
@@ -73,7 +76,7 @@ def _serve(args: argparse.Namespace) -> int:
     else:
         hand_over(options)
         uvicorn.run(
-            "apitwin.workers:app_from_environment",
+            "apitwin.serve.workers:app_from_environment",
             factory=True,
             workers=args.workers,
             **server,
@@ -85,8 +88,8 @@ def _serve(args: argparse.Namespace) -> int:
 def _seed_once(options: TwinOptions) -> None:
     """The parent seeds the shared world before any worker starts (and so reports a damaged
     store once, before forking); the workers then find it seeded."""
-    from .store import open_store
-    from .twin import World
+    from apitwin.core.store import open_store
+    from apitwin.core.world import World
 
     store = open_store(options.store)
     try:
@@ -173,10 +176,6 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(run=_serve)
     docs_cli.add_commands(commands)
 
-    from apitwin.conformance import (
-        cli as conform_cli,
-    )  # light: schemathesis loads only when a run starts
-
     conform = commands.add_parser(
         "conform",
         help="run the conformance suite against a twin (default) or a deployment",
@@ -190,6 +189,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # hypothesis writes its caches to ./.hypothesis unless told; read when first needed.
+    os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(cache_dir() / "hypothesis"))
     return args.run(args)
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import pathlib
 
 DEFAULT_SEED = 1337
 # How much data a seed grows into (fixtures/__init__.py says what each holds).
@@ -43,3 +45,14 @@ class TwinOptions:
     cors: bool = True
     cors_origins: list[str] = dataclasses.field(default_factory=list)
     # Where `apitwin assets` put the Redoc bundle; None: the project's .cache/docs-assets.
+
+
+def cache_dir() -> pathlib.Path:
+    """Where apitwin's runs keep caches (hypothesis' data, for `conform` and generated answers):
+    $APITWIN_CACHE_DIR, else the user's cache directory; never the working directory or the
+    installed package."""
+    chosen = os.environ.get("APITWIN_CACHE_DIR")
+    if chosen:
+        return pathlib.Path(chosen)
+    base = os.environ.get("XDG_CACHE_HOME") or pathlib.Path.home() / ".cache"
+    return pathlib.Path(base) / "apitwin"

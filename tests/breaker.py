@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from apitwin.process import free_port
+from apitwin.serve.process import free_port
 
 HOP_HEADERS = {"host", "content-length", "connection", "transfer-encoding", "content-encoding"}
 

@@ -11,33 +11,12 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from pathlib import Path
 
 import httpx
 import pytest
+from support import REDIS_SH, TEST_EPOCH, TEST_SEED, clear_world, missing, redis_db
 
-from apitwin.process import TwinProcess
-
-# A fixed epoch makes the seeded world the same on every day the tests run.
-TEST_EPOCH = "2026-11-01"
-TEST_SEED = 1337
-ROOT = Path(__file__).resolve().parent.parent
-REDIS_SH = ROOT / ".ci" / "redis.sh"
-IN_CI = os.environ.get("CI") == "true"
-
-
-def missing(reason: str):
-    """Skip on a developer machine, fail in CI: CI must run the Redis backend's tests."""
-    if IN_CI:
-        pytest.fail(f"{reason} (CI=true requires it)")
-    pytest.skip(reason)
-
-
-def redis_db(url: str, db: int) -> str:
-    """The same Redis server, another database: twins of different tests never share a world
-    (each uses the store's default prefix)."""
-    head, _, last = url.rstrip("/").rpartition("/")
-    return f"{head}/{db}" if last.isdigit() and "://" in head else f"{url.rstrip('/')}/{db}"
+from apitwin.serve.process import TwinProcess
 
 
 @pytest.fixture(scope="session")
@@ -62,17 +41,6 @@ def redis_url(tmp_path_factory):
         yield started.stdout.strip()
     finally:
         subprocess.run(["bash", str(REDIS_SH), "stop", str(workdir)], timeout=30, check=True)
-
-
-def clear_world(url: str) -> None:
-    """Drops the world a twin left in a shared store (default prefix), so the next starts anew."""
-    from apitwin.store import open_store
-
-    store = open_store(url)
-    try:
-        store.clear()
-    finally:
-        store.close()
 
 
 @pytest.fixture(scope="session")

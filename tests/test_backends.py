@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from conftest import TEST_EPOCH, TEST_SEED, clear_world, redis_db
-from test_ylem_api import CREDENTIALS, PIPELINE
+from support import CREDENTIALS, PIPELINE, TEST_EPOCH, TEST_SEED, clear_world, redis_db
 
-from apitwin.process import TwinProcess
+from apitwin.serve.process import TwinProcess
+
+pytestmark = pytest.mark.slow  # starts processes of its own
 
 BACKENDS = ["memory", "file", "redis"]
 M = "/meiro"

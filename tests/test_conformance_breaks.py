@@ -7,8 +7,6 @@ check that catches the fault. The same run without a fault passes, so the fault 
 
 from __future__ import annotations
 
-import importlib
-
 import pytest
 import yaml
 from breaker import (
@@ -24,17 +22,9 @@ from breaker import (
     conform,
 )
 
-from apitwin.process import TwinProcess
+from apitwin.serve.process import TwinProcess
 
-
-def _meiro_ready() -> bool:
-    try:
-        return hasattr(importlib.import_module("apitwin.meiro"), "Handlers")
-    except ImportError:
-        return False
-
-
-pytestmark = pytest.mark.skipif(not _meiro_ready(), reason="the Meiro twin has not landed yet")
+pytestmark = pytest.mark.slow  # starts processes of its own
 
 TOKEN = "twin-token"
 # The valid answer a broken server sends for a body it should have rejected.

@@ -9,7 +9,9 @@ import sys
 import pytest
 
 from apitwin.conformance import cli
-from apitwin.process import free_port
+from apitwin.serve.process import free_port
+
+pytestmark = pytest.mark.slow  # starts processes of its own
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 

@@ -6,7 +6,6 @@ they expire, and the pytest entry point runs the same suite.
 
 from __future__ import annotations
 
-import importlib
 import os
 import pathlib
 import subprocess
@@ -21,7 +20,9 @@ from breaker import BrokenDeployment, conform
 
 from apitwin.apis import SPECS_DIR
 from apitwin.conformance.profiles import PROFILES
-from apitwin.process import TwinProcess
+from apitwin.serve.process import TwinProcess
+
+pytestmark = pytest.mark.slow  # starts processes of its own
 
 # Cases per operation and phase for the full twin runs: the CLI's default. Measured on 2 cores
 # (shared with other test runs): ylem ~14 s, director ~7 s, meiro ~26 s wall; 200 took 90/33/155 s.
@@ -31,26 +32,12 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 
 
-def twin_ready(api: str) -> bool:
-    """Whether server/<api> has its handlers (the APIs land one by one)."""
-    try:
-        return hasattr(importlib.import_module(f"apitwin.{api}"), "Handlers")
-    except ImportError:
-        return False
-
-
-def landed(api: str):
-    return pytest.mark.skipif(not twin_ready(api), reason=f"the {api} twin has not landed")
-
-
 def spec_operations(api: str) -> int:
     spec = yaml.safe_load((SPECS_DIR / f"{api}.yaml").read_text())
     return sum(1 for item in spec["paths"].values() for method in item if method in METHODS)
 
 
-@pytest.mark.parametrize(
-    "api", [pytest.param(api, marks=landed(api)) for api in ("ylem", "director", "meiro")]
-)
+@pytest.mark.parametrize("api", ["ylem", "director", "meiro"])
 def test_the_twin_passes_every_check_and_phase(api, tmp_path):
     junit = tmp_path / "junit.xml"
     started = time.perf_counter()
@@ -76,8 +63,8 @@ def test_the_twin_passes_every_check_and_phase(api, tmp_path):
 @pytest.mark.parametrize(
     ("api", "credentials"),
     [
-        pytest.param("director", (), marks=landed("director")),
-        pytest.param("meiro", ("--token", "twin-token"), marks=landed("meiro")),
+        pytest.param("director", ()),
+        pytest.param("meiro", ("--token", "twin-token")),
     ],
 )
 def test_read_only_sends_only_safe_methods_and_passes(api, credentials, tmp_path):
@@ -95,7 +82,6 @@ def test_read_only_sends_only_safe_methods_and_passes(api, credentials, tmp_path
     assert tested == {"GET"}
 
 
-@landed("director")
 def test_a_run_that_tests_nothing_fails(tmp_path):
     # Safe mode leaves out every unsafe operation, so selecting only one leaves nothing to run.
     outcome = conform(tmp_path, "--api", "director", "--operation", "start_workflow", "--read-only")
@@ -103,7 +89,6 @@ def test_a_run_that_tests_nothing_fails(tmp_path):
     assert "nothing was tested" in outcome.summary
 
 
-@landed("meiro")
 def test_the_same_seed_repeats_the_run(tmp_path):
     def run():
         args = (
@@ -126,7 +111,6 @@ def test_the_same_seed_repeats_the_run(tmp_path):
     assert first[1] == 77
 
 
-@landed("ylem")
 def test_ylem_tokens_are_fetched_by_the_suite_and_renewed_when_they_expire():
     from schemathesis.engine import events
 
@@ -154,7 +138,6 @@ def test_ylem_tokens_are_fetched_by_the_suite_and_renewed_when_they_expire():
     assert result.tokens_fetched >= 2
 
 
-@landed("meiro")
 def test_the_suite_runs_as_pytest(tmp_path):
     def pytest_conformance(*extra: str) -> subprocess.CompletedProcess:
         return subprocess.run(
@@ -188,7 +171,6 @@ def test_the_suite_runs_as_pytest(tmp_path):
     assert "Undocumented status code" in failed.stdout
 
 
-@landed("director")
 def test_director_basic_auth_any_server_style(tmp_path):
     """--base-url + --basic-auth against a Director whose basic auth is on: passes with the
     right credentials (never printed), and says plainly when they are missing or wrong."""

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
+from apitwin.core.twin import Twin
 from apitwin.options import TwinOptions
-from apitwin.twin import Twin
 
 
 def test_an_upper_case_json_media_type_is_json(twin):

@@ -7,9 +7,9 @@ import json
 import httpx
 import pytest
 from browser import StaticSite, chromium, page, screenshot  # noqa: F401 - pytest fixtures
-from conftest import TEST_EPOCH, TEST_SEED
+from support import TEST_EPOCH, TEST_SEED
 
-from apitwin.process import TwinProcess
+from apitwin.serve.process import TwinProcess
 
 OTHER = "http://other.example:3000"
 
@@ -91,6 +91,7 @@ def test_configured_origins_get_credentials_and_the_rest_star(credentialed_twin)
         assert "access-control-allow-credentials" not in theirs.headers
 
 
+@pytest.mark.slow
 def test_no_cors_turns_it_off():
     with TwinProcess("--seed", str(TEST_SEED), "--epoch", TEST_EPOCH, "--no-cors") as server:
         answer = httpx.get(f"{server.url}/director/api/ping", headers={"Origin": OTHER})
@@ -137,6 +138,7 @@ def _run_page(page, site: StaticSite, twin_url: str) -> dict:  # noqa: F811
     return json.loads(page.inner_text("#out"))
 
 
+@pytest.mark.slow
 def test_a_page_on_another_origin_calls_the_twin(page, tmp_path):  # noqa: F811
     (tmp_path / "frontend.html").write_text(_PAGE, encoding="utf-8")
     with (

@@ -9,7 +9,7 @@ import base64
 import httpx
 import pytest
 
-from apitwin.process import TwinProcess
+from apitwin.serve.process import TwinProcess
 
 USER, PASSWORD = "ops", "s3cret:with-colon"
 UNAUTHORIZED = {

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 
 import httpx
 import pytest
-from conftest import TEST_EPOCH, TEST_SEED
+from support import TEST_EPOCH, TEST_SEED, write_static_docs
 
-from apitwin import docs_assets
-from apitwin.spec_index import load_spec, spec_file
+from apitwin.apis.spec_index import load_spec, spec_file
+from apitwin.docs import assets as docs_assets
 
 
 def _settings(page: str) -> dict:
@@ -95,8 +93,9 @@ def test_landing_page_links_the_docs(twin):
         assert f'/{name}/docs"' in page and f'/{name}/redoc"' in page
 
 
+@pytest.mark.slow
 def test_one_api_served_alone_keeps_its_docs_urls(tmp_path):
-    from apitwin.process import TwinProcess
+    from apitwin.serve.process import TwinProcess
 
     with TwinProcess("--api", "meiro", "--seed", str(TEST_SEED), "--epoch", TEST_EPOCH) as server:
         spec = httpx.get(f"{server.url}/meiro/docs/openapi.json").json()
@@ -108,25 +107,14 @@ def test_one_api_served_alone_keeps_its_docs_urls(tmp_path):
 
 
 def test_the_served_redoc_is_the_pinned_bundle(twin):
-    from apitwin import docs_build
+    from apitwin.docs import build as docs_build
 
     assert docs_assets.redoc_version() == docs_build.REDOC_VERSION
     served = twin.get("/_twin/assets/redoc/redoc.standalone.js")
     assert served.content == docs_assets.redoc_bundle().read_bytes()
 
 
-def write_static_docs(out) -> None:
-    """`apitwin docs --out OUT`, as a user runs it."""
-    done = subprocess.run(
-        [sys.executable, "-m", "apitwin", "docs", "--out", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-
-
+@pytest.mark.slow
 def test_static_docs_hold_every_spec_inline(tmp_path):
     out = tmp_path / "site"
     write_static_docs(out)

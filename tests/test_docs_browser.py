@@ -11,10 +11,11 @@ import json
 import httpx
 import pytest
 from browser import chromium, page, screenshot  # noqa: F401 - pytest fixtures
-from conftest import TEST_SEED
-from test_docs import write_static_docs
+from support import TEST_SEED, write_static_docs
 
-from apitwin.spec_index import operations
+from apitwin.apis.spec_index import operations
+
+pytestmark = pytest.mark.slow  # starts processes of its own
 
 DOCS = ["ylem", "director", "meiro", "_twin"]
 BASE_PATHS = {"ylem": "/ylem/v1", "director": "/director", "meiro": "/meiro", "_twin": "/_twin"}

@@ -18,10 +18,12 @@ from dataclasses import dataclass, field
 
 import httpx
 import pytest
-from conftest import TEST_EPOCH
+from support import TEST_EPOCH
 
-from apitwin.process import TwinProcess
-from apitwin.store.file import FileStore
+from apitwin.core.store.file import FileStore
+from apitwin.serve.process import TwinProcess
+
+pytestmark = pytest.mark.slow  # starts processes of its own
 
 M = "/meiro"
 TOKEN = {"X-Access-Token": "twin-token"}

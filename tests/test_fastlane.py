@@ -15,9 +15,9 @@ import json
 import httpx
 import pytest
 
-from apitwin import fastlane
 from apitwin.app import create_app
 from apitwin.options import TwinOptions
+from apitwin.pipeline import fastlane
 
 EPOCH, SEED, NOW = "2026-11-01", 1337, "2026-11-01T09:30:00Z"
 M = "/meiro"

@@ -161,11 +161,12 @@ def test_the_journal_shows_headers_without_credentials_and_validation_errors(twi
     assert "secret-token" not in str(entries) and "twin-token" not in str(entries)
 
 
+@pytest.mark.slow
 def test_rules_apply_when_the_fast_lane_serves_requests():
     # The shared twin validates responses, which turns the fast lane off; a default one has it.
-    from conftest import TEST_EPOCH, TEST_SEED
+    from support import TEST_EPOCH, TEST_SEED
 
-    from apitwin.process import TwinProcess
+    from apitwin.serve.process import TwinProcess
 
     with (
         TwinProcess("--seed", str(TEST_SEED), "--epoch", TEST_EPOCH) as server,

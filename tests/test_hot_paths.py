@@ -9,12 +9,12 @@ import json
 import httpx
 import pytest
 
+from apitwin.apis.meiro import lifecycle as meiro_lifecycle
+from apitwin.apis.ylem import lifecycle as ylem_lifecycle
 from apitwin.app import create_app
-from apitwin.meiro import lifecycle as meiro_lifecycle
-from apitwin.memo import InstantMemo
+from apitwin.core.memo import InstantMemo
+from apitwin.core.store import open_store
 from apitwin.options import TwinOptions
-from apitwin.store import open_store
-from apitwin.ylem import lifecycle as ylem_lifecycle
 
 TOKEN = {"X-Access-Token": "twin-token"}
 
@@ -105,8 +105,8 @@ def test_listed_workspaces_show_every_change_and_the_clock():
 
 
 def test_remembered_ended_runs_equal_fresh_ones():
-    from apitwin.twin import Twin
-    from apitwin.ylem import runs as ylem_runs
+    from apitwin.apis.ylem import runs as ylem_runs
+    from apitwin.core.twin import Twin
 
     world = Twin(TwinOptions(seed=1337, epoch="2026-11-01")).default_world
     uuid = world.store.get_many(ylem_runs.PIPELINES, world.store.index_page("ylem.pipelines", 0, 1))

@@ -19,10 +19,10 @@ import zipfile
 import httpx
 import pytest
 
-from apitwin.process import free_port
+from apitwin.serve.process import free_port
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow  # builds a wheel and starts processes of its own
 
 
 def _run(*command, cwd, timeout=300, env=None) -> subprocess.CompletedProcess:
@@ -91,7 +91,9 @@ def test_the_wheel_installs_one_package_with_its_data(wheel):
 def test_installed_tool_serves_conforms_and_writes_docs_from_anywhere(installed, tmp_path):
     site_packages = installed.parent / "lib"
     before = sorted(str(p) for p in site_packages.rglob("*") if "__pycache__" not in p.parts)
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    cache = tmp_path / "user-cache"
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "APITWIN_CACHE_DIR": str(cache)}
+    env.pop("HYPOTHESIS_STORAGE_DIRECTORY", None)
     version = _run(installed / "apitwin", "--version", cwd=tmp_path, env=env)
     assert version.returncode == 0 and version.stdout.startswith("apitwin "), version.stderr
 
@@ -140,6 +142,8 @@ def test_installed_tool_serves_conforms_and_writes_docs_from_anywhere(installed,
 
     after = sorted(str(p) for p in site_packages.rglob("*") if "__pycache__" not in p.parts)
     assert after == before  # nothing written into site-packages at run time
+    assert not (tmp_path / ".hypothesis").exists()  # caches go to the cache directory
+    assert (cache / "hypothesis").is_dir()
 
 
 def _wait_for(base: str, server: subprocess.Popen) -> None:

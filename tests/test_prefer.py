@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from apitwin.spec_index import operation_index
+from apitwin.apis.spec_index import operation_index
 
 MEIRO = {"X-Access-Token": "twin-token"}
 
@@ -189,12 +189,13 @@ def test_the_journal_shows_what_prefer_did(twin):
     assert first["request_headers"]["prefer"] == "code=404, delay=50"
 
 
+@pytest.mark.slow
 def test_prefer_applies_when_the_fast_lane_serves_requests():
     # The shared twin validates responses, which turns the fast lane off; a default one has it.
     import httpx
-    from conftest import TEST_EPOCH, TEST_SEED
+    from support import TEST_EPOCH, TEST_SEED
 
-    from apitwin.process import TwinProcess
+    from apitwin.serve.process import TwinProcess
 
     with (
         TwinProcess("--seed", str(TEST_SEED), "--epoch", TEST_EPOCH) as server,

@@ -24,6 +24,8 @@ from breaker import conform
 
 from apitwin.conformance import known
 
+pytestmark = pytest.mark.slow  # starts processes of its own
+
 REPO = pathlib.Path(__file__).resolve().parents[1]
 SCRIPT = REPO / ".ci" / "director.sh"
 ARTIFACTS = REPO / "artifacts"

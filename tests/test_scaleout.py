@@ -19,10 +19,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import TEST_EPOCH, clear_world, redis_db
-from test_ylem_api import CREDENTIALS, PIPELINE
+from support import CREDENTIALS, PIPELINE, TEST_EPOCH, clear_world, redis_db
 
-from apitwin.process import TwinProcess
+from apitwin.serve.process import TwinProcess
+
+pytestmark = pytest.mark.slow  # starts processes of its own
 
 M = "/meiro"
 TOKEN = {"X-Access-Token": "twin-token"}

@@ -17,13 +17,15 @@ import time
 
 import httpx
 import pytest
-from conftest import TEST_EPOCH, TEST_SEED, redis_db
+from support import TEST_EPOCH, TEST_SEED, redis_db
 
-from apitwin import fastlane
 from apitwin.app import create_app
+from apitwin.core.twin import Twin
 from apitwin.options import TwinOptions
-from apitwin.process import TwinProcess
-from apitwin.twin import Twin
+from apitwin.pipeline import fastlane
+from apitwin.serve.process import TwinProcess
+
+pytestmark = pytest.mark.slow  # starts processes of its own
 
 MEIRO = {"X-Access-Token": "twin-token"}
 PIPELINE = "5c0b8a3e-7f4d-4e9a-8c21-1d6f3b2a9e40"  # the Ylem spec's documented pipeline

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from apitwin.store import MemoryStore, Store, StoreError, open_store
-from apitwin.store.file import FileStore
+from apitwin.core.store import MemoryStore, Store, StoreError, open_store
+from apitwin.core.store.file import FileStore
 
 ROOT = Path(__file__).resolve().parent.parent
 BACKENDS = ["memory", "file", "redis"]
@@ -362,7 +362,7 @@ def test_a_damaged_file_is_refused_at_open(tmp_path, damage):
 
 _CHILD = """
 import sys
-from apitwin.store import open_store
+from apitwin.core.store import open_store
 
 url, prefix, mode, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 store = open_store(url, prefix=prefix)
@@ -404,6 +404,7 @@ def _children(url: str, prefix: str, mode: str, n: int, count: int = 2) -> list[
     return procs
 
 
+@pytest.mark.slow
 def test_file_survives_kill_9_mid_write_storm(tmp_path):
     path = tmp_path / "state.db"
     reported: list[int] = []
@@ -430,6 +431,7 @@ def test_file_survives_kill_9_mid_write_storm(tmp_path):
             reopened.close()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["file", "redis"])
 def test_ids_are_unique_across_processes(request, tmp_path, backend):
     url = (
@@ -449,6 +451,7 @@ def test_ids_are_unique_across_processes(request, tmp_path, backend):
     store.close()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["file", "redis"])
 def test_lock_serialises_across_processes(request, tmp_path, backend):
     url = (

@@ -5,13 +5,13 @@ from __future__ import annotations
 import httpx
 import pytest
 import yaml
-from test_ylem_api import AT_EPOCH, PIPELINE, call, get_json, token
+from support import AT_EPOCH, PIPELINE, call, get_json, token
 
 from apitwin import fixtures
 from apitwin.apis import SPECS_DIR
 from apitwin.fixtures import director, meiro, ylem
 from apitwin.options import WORLD_SIZES
-from apitwin.process import TwinProcess
+from apitwin.serve.process import TwinProcess
 
 MEIRO = {"X-Access-Token": "twin-token"}
 WHOLE_HISTORY = f"/stats/pipelines/{PIPELINE}/stats/2000-01-01 00:00:00/2026-11-01 00:00:00"
@@ -110,6 +110,7 @@ def large(twin_server):
         reset(client)
 
 
+@pytest.mark.slow
 def test_the_large_world_has_thousands_of_items_to_page_through(large):
     twin, info = large
     assert info["world"] == "large"
@@ -125,6 +126,7 @@ def test_the_large_world_has_thousands_of_items_to_page_through(large):
     assert len(twin.get("/_twin/catalog").json()["ylem"]["pipelines"]) == 20
 
 
+@pytest.mark.slow
 def test_the_documented_examples_are_in_the_large_world_too(large):
     twin, _ = large
     example = meiro_get(twin, "/workspaces/100")["workspace"]
@@ -133,6 +135,7 @@ def test_the_documented_examples_are_in_the_large_world_too(large):
     assert answer.status_code == 200, answer.text
 
 
+@pytest.mark.slow
 def test_serve_starts_with_the_world_asked_for():
     with TwinProcess("--world", "empty", "--epoch", "2026-11-01") as server:
         answer = httpx.get(server.url + "/meiro/workspaces", headers=MEIRO, timeout=10)

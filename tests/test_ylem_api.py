@@ -1,80 +1,22 @@
-"""Ylem twin: what every Ylem test uses (token, clock, URLs), and the seeded world itself.
-
-The helpers live here, in a test module, so the other test_ylem_* files can import them.
-"""
+"""Ylem twin: the seeded world itself (the Ylem helpers are in support.py)."""
 
 from __future__ import annotations
 
-import base64
-import json
-
-import yaml
-
-from apitwin.apis import SPECS_DIR
-
-BASE = "/ylem/v1"
-SPEC = yaml.safe_load((SPECS_DIR / "ylem.yaml").read_text())
-# The spec's documented pipeline and the run example's task, both part of the seeded world.
-PIPELINE = "5c0b8a3e-7f4d-4e9a-8c21-1d6f3b2a9e40"
-FIRST_TASK = "449c3c47-427e-465e-b1d2-0bf257b714e4"
-LOG_EXAMPLE_TASK = "eff48172-2e75-4229-aff9-6c5d658db248"
-UNKNOWN = "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9"
-CREDENTIALS = {
-    "client_id": "twin-client",
-    "client_secret": "twin-secret",
-    "grant_type": "client_credentials",
-}
-ZERO_DATE = "0001-01-01 00:00:00"
-EPOCH = "2026-11-01 00:00:00"  # tests/conftest.py's epoch: the seeded history ends here
-AT_EPOCH = "2026-11-01T00:00:00Z"
-
-
-def set_clock(twin, instant: str) -> None:
-    """Freezes the twin's clock at `instant` (ISO 8601, UTC)."""
-    answer = twin.post("/_twin/clock", json={"freeze": True, "set": instant})
-    assert answer.status_code == 200, answer.text
-
-
-def advance(twin, seconds: float) -> None:
-    answer = twin.post("/_twin/clock", json={"advance_seconds": seconds})
-    assert answer.status_code == 200, answer.text
-
-
-def token(twin, scope: str | None = None) -> str:
-    params = dict(CREDENTIALS, **({"scope": scope} if scope is not None else {}))
-    answer = twin.post(f"{BASE}/oauth/token", params=params)
-    assert answer.status_code == 200, answer.text
-    return answer.json()["access_token"]
-
-
-def call(twin, method: str, path: str, access_token: str | None):
-    headers = {"Authorization": f"Bearer {access_token}"} if access_token else {}
-    return twin.request(method, BASE + path, headers=headers)
-
-
-def get_json(twin, path: str, access_token: str):
-    answer = call(twin, "GET", path, access_token)
-    assert answer.status_code == 200, answer.text
-    assert answer.headers["content-type"] == "application/json"
-    return answer.json()
-
-
-def catalog(twin) -> dict:
-    answer = twin.get("/_twin/catalog")
-    assert answer.status_code == 200, answer.text
-    return answer.json()["ylem"]
-
-
-def pipeline(twin, uuid: str) -> dict:
-    return next(p for p in catalog(twin)["pipelines"] if p["uuid"] == uuid)
-
-
-def decoded(output: str):
-    """A log row's output: base64 of JSON, not encrypted (decision Y22)."""
-    return json.loads(base64.b64decode(output, validate=True))
-
-
-# the seeded world
+from support import (
+    AT_EPOCH,
+    EPOCH,
+    FIRST_TASK,
+    LOG_EXAMPLE_TASK,
+    PIPELINE,
+    SPEC,
+    advance,
+    call,
+    catalog,
+    decoded,
+    get_json,
+    set_clock,
+    token,
+)
 
 
 def test_catalog_lists_pipelines_with_typed_tasks_and_the_clients(twin):

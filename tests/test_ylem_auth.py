@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from test_ylem_api import (
+from support import (
     BASE,
     CREDENTIALS,
     FIRST_TASK,

@@ -7,7 +7,7 @@ windows below is one the test started.
 from __future__ import annotations
 
 import pytest
-from test_ylem_api import (
+from support import (
     PIPELINE,
     UNKNOWN,
     ZERO_DATE,
@@ -85,7 +85,7 @@ def test_tasks_execute_in_order_on_the_virtual_clock(twin):
 
 
 def _pipelines(twin):
-    from test_ylem_api import catalog
+    from support import catalog
 
     return catalog(twin)["pipelines"]
 

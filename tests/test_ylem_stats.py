@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from test_ylem_api import AT_EPOCH, FIRST_TASK, PIPELINE, call, get_json, set_clock, token
+from support import AT_EPOCH, FIRST_TASK, PIPELINE, call, get_json, set_clock, token
 
 # Runs started at these instants; the first task of a run always executes, within seconds.
 RUN_AT = (

@@ -7,13 +7,13 @@ import random
 import re
 
 import pytest
-from test_ylem_api import SPEC
+from support import SPEC
 
-from apitwin.errors import Unauthorized
+from apitwin.apis.ylem import calendar
+from apitwin.apis.ylem.state import YlemState
+from apitwin.core.errors import Unauthorized
+from apitwin.core.twin import Twin
 from apitwin.options import TwinOptions
-from apitwin.twin import Twin
-from apitwin.ylem import calendar
-from apitwin.ylem.state import YlemState
 
 
 def test_seconds_and_dates_match_the_standard_library_across_its_range():

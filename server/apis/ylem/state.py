@@ -1,0 +1,173 @@
+"""The rules of the Ylem twin: tokens, runs, the run log and the statistics (decisions Y26-Y30).
+
+Statistics are computed from the stored runs as read at the virtual clock's `now`, so they always
+agree with the log: a task's statistics count its executed task runs; a pipeline's count its
+runs that have ended, each placed at the instant it ended, successful when none of its tasks
+failed, lasting the sum of its task runs' durations.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+
+from apitwin.apis.ylem import calendar
+from apitwin.apis.ylem.lifecycle import TaskOutcome
+from apitwin.apis.ylem.runs import PipelineRun, Runs, TaskRun, pipeline_task_index, task_index
+from apitwin.apis.ylem.tokens import IssuedToken, Tokens
+from apitwin.core.errors import BadRequest
+
+_ALL_BEFORE = float("-inf")
+
+
+@dataclasses.dataclass(frozen=True)
+class LastRun:
+    executed_at: int | None  # None: no run (the API shows the zero date)
+    is_successful: bool
+    duration: int
+
+
+NEVER = LastRun(executed_at=None, is_successful=False, duration=0)
+
+
+@dataclasses.dataclass(frozen=True)
+class Stats:
+    successes: int
+    failures: int
+    average_duration: int
+    last: LastRun
+
+
+@dataclasses.dataclass(frozen=True)
+class PeriodStats:
+    start: int
+    end: int
+    successes: int
+    failures: int
+    average_duration: int
+
+
+# What every statistic is made of: when a run (or task run) ended, whether it succeeded, its ms.
+Fact = tuple[int, bool, int]
+
+
+def _task_facts(steps: Iterable[TaskOutcome]) -> list[Fact]:
+    return [(step.executed_at, step.is_successful, step.duration) for step in steps]
+
+
+def _run_facts(runs: Iterable[PipelineRun]) -> list[Fact]:
+    return [(run.ended_at, run.is_successful, run.duration) for run in runs]
+
+
+def _last(facts: list[Fact]) -> LastRun:
+    if not facts:
+        return NEVER
+    at, ok, duration = facts[0]  # newest first
+    return LastRun(executed_at=at, is_successful=ok, duration=duration)
+
+
+def _counts(facts: list[Fact]) -> tuple[int, int, int]:
+    successes = sum(1 for _, ok, _ in facts if ok)
+    average = sum(duration for _, _, duration in facts) // len(facts) if facts else 0
+    return successes, len(facts) - successes, average
+
+
+class YlemState:
+    def __init__(self, world) -> None:
+        self.world = world
+        self.runs = Runs(world)
+        self.tokens = Tokens(world)
+
+    # tokens
+    def issue_token(
+        self, client_id: str, client_secret: str, grant_type: str, scope: str | None
+    ) -> IssuedToken:
+        return self.tokens.issue(client_id, client_secret, grant_type, scope)
+
+    def token_info(self, access_token: str) -> dict | None:
+        return self.tokens.info(access_token)
+
+    # pipelines and runs
+    def add_pipeline(self, uuid: str, name: str, tasks: list[dict]) -> dict:
+        return self.runs.add_pipeline(uuid, name, tasks)
+
+    def pipelines(self) -> list[dict]:
+        return self.runs.pipelines()
+
+    def start_run(self, pipeline_uuid: str) -> list[TaskRun]:
+        """A run starting now: one pending task run per task; NotFound for an unknown pipeline."""
+        return self.runs.pending(self.runs.start(pipeline_uuid, self.world.clock.now()))
+
+    def record_run(self, pipeline_uuid: str, at: float) -> None:
+        """A run started at `at`, under the same rules (the seeded history)."""
+        self.runs.start(pipeline_uuid, at)
+
+    # the window of a request, capped at now: nothing after now has happened yet
+    def _window(self, date_time_from: str, date_time_to: str) -> tuple[int, float]:
+        bounds, errors = [], []
+        for text in (date_time_from, date_time_to):
+            try:
+                bounds.append(calendar.parse_plain(text))
+            except calendar.DateError as exc:
+                errors.append(str(exc))
+        if errors:
+            raise BadRequest(errors[0], errors=errors)
+        return bounds[0], min(bounds[1], self.world.clock.now())
+
+    def _task_facts(self, task_uuid: str, low: float, high: float, limit=None) -> list[Fact]:
+        index = task_index(task_uuid.lower())
+        return _task_facts(self.runs.task_outcomes(index, low, high, limit))
+
+    def _run_facts(self, pipeline_uuid: str, low: float, high: float, limit=None) -> list[Fact]:
+        return _run_facts(self.runs.pipeline_runs(pipeline_uuid.lower(), low, high, limit))
+
+    # the run log
+    def pipeline_logs(self, pipeline_uuid: str, date_time_from: str, date_time_to: str):
+        """Executed task runs of the pipeline in the window, newest first ([] if unknown)."""
+        low, high = self._window(date_time_from, date_time_to)
+        return self.runs.task_runs(pipeline_task_index(pipeline_uuid.lower()), low, high)
+
+    # consolidated statistics: the window's runs; the last run is the newest up to its end
+    def _stats(self, facts_of, uuid: str, date_time_from: str, date_time_to: str) -> Stats:
+        low, high = self._window(date_time_from, date_time_to)
+        successes, failures, average = _counts(facts_of(uuid, low, high))
+        return Stats(successes, failures, average, _last(facts_of(uuid, _ALL_BEFORE, high, 1)))
+
+    def task_stats(self, task_uuid: str, date_time_from: str, date_time_to: str) -> Stats:
+        return self._stats(self._task_facts, task_uuid, date_time_from, date_time_to)
+
+    def pipeline_stats(self, pipeline_uuid: str, date_time_from: str, date_time_to: str) -> Stats:
+        return self._stats(self._run_facts, pipeline_uuid, date_time_from, date_time_to)
+
+    # statistics per calendar period
+    def _aggregated(
+        self, facts_of, uuid: str, date_from: str, period: str, count: int
+    ) -> list[PeriodStats]:
+        try:
+            first_day = calendar.parse_day(date_from)
+        except calendar.DateError as exc:
+            raise BadRequest(str(exc), errors=[str(exc)]) from None
+        low = calendar.instant(first_day)
+        high = calendar.instant(calendar.add_periods(period, first_day, count)) - 1
+        buckets: dict[calendar.Date, list[Fact]] = {}
+        for fact in facts_of(uuid, low, min(high, self.world.clock.now())):
+            buckets.setdefault(calendar.period_start(period, fact[0]), []).append(fact)
+        result = []
+        for start in sorted(buckets):
+            successes, failures, average = _counts(buckets[start])
+            end = calendar.period_end(period, start)
+            result.append(PeriodStats(calendar.instant(start), end, successes, failures, average))
+        return result
+
+    def task_aggregated(self, task_uuid: str, date_from: str, period: str, count: int):
+        return self._aggregated(self._task_facts, task_uuid, date_from, period, count)
+
+    def pipeline_aggregated(self, pipeline_uuid: str, date_from: str, period: str, count: int):
+        return self._aggregated(self._run_facts, pipeline_uuid, date_from, period, count)
+
+    # the newest run up to now
+    def task_last_run(self, task_uuid: str) -> LastRun:
+        return _last(self._task_facts(task_uuid, _ALL_BEFORE, self.world.clock.now(), 1))
+
+    def pipeline_last_run(self, pipeline_uuid: str) -> LastRun:
+        return _last(self._run_facts(pipeline_uuid, _ALL_BEFORE, self.world.clock.now(), 1))

@@ -1,0 +1,1 @@
+"""The docs: landing page, Swagger UI and Redoc pages, their assets, and `apitwin docs`."""

@@ -1,0 +1,42 @@
+"""What the middlewares after Connexion's routing know about a request: its API and operation,
+and the notes they leave for the journal."""
+
+from __future__ import annotations
+
+from starlette.types import Scope
+
+from apitwin.apis import selected
+from apitwin.apis.spec_index import Operation, operation_index
+
+NOTES = "apitwin"
+
+
+def api_names(options) -> dict[str, str]:
+    """Routed base path -> API name, for the three APIs (never the admin API)."""
+    alone = options.api is not None
+    return {api.base_path(alone): api.name for api in selected(options.api)}
+
+
+def routed_operation(scope: Scope, names: dict[str, str]) -> Operation | None:
+    """The operation Connexion routed the request to, if it is one of the three APIs'."""
+    routing = scope.get("extensions", {}).get("connexion_routing", {})
+    api = names.get(routing.get("api_base_path"))
+    operation_id = routing.get("operation_id")
+    if api is None or operation_id is None:
+        return None
+    return operation_index(api).get(operation_id)
+
+
+def has_header(scope: Scope, name: bytes) -> bool:
+    """Whether a request has a header (lower-case name): a scan of the raw list, far cheaper on
+    the hot path than building a Headers object for every request."""
+    return any(key == name for key, _ in scope["headers"])
+
+
+def note(scope: Scope, key: str, value) -> None:
+    """Records what the twin did to a request (Prefer, faults), for the journal."""
+    scope.setdefault("extensions", {}).setdefault(NOTES, {})[key] = value
+
+
+def notes(scope: Scope) -> dict:
+    return scope.get("extensions", {}).get(NOTES, {})

@@ -1,0 +1,1 @@
+"""Running the twin as processes: worker processes of `serve --workers`, and TwinProcess."""

@@ -1,0 +1,131 @@
+"""What the tests share: the seed and epoch of the test worlds, the Redis helpers, the Ylem
+client's calls, and `apitwin docs` as a user runs it. Test modules import from here, never from
+each other or from conftest.py."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from apitwin.apis import SPECS_DIR
+
+# A fixed epoch makes the seeded world the same on every day the tests run.
+TEST_EPOCH = "2026-11-01"
+TEST_SEED = 1337
+ROOT = Path(__file__).resolve().parent.parent
+REDIS_SH = ROOT / ".ci" / "redis.sh"
+IN_CI = os.environ.get("CI") == "true"
+
+
+def missing(reason: str):
+    """Skip on a developer machine, fail in CI: CI must run the Redis backend's tests."""
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true requires it)")
+    pytest.skip(reason)
+
+
+def redis_db(url: str, db: int) -> str:
+    """The same Redis server, another database: twins of different tests never share a world
+    (each uses the store's default prefix)."""
+    head, _, last = url.rstrip("/").rpartition("/")
+    return f"{head}/{db}" if last.isdigit() and "://" in head else f"{url.rstrip('/')}/{db}"
+
+
+def clear_world(url: str) -> None:
+    """Drops the world a twin left in a shared store (default prefix), so the next starts anew."""
+    from apitwin.core.store import open_store
+
+    store = open_store(url)
+    try:
+        store.clear()
+    finally:
+        store.close()
+
+
+# --- Ylem ----------------------------------------------------------------------------------
+
+BASE = "/ylem/v1"
+SPEC = yaml.safe_load((SPECS_DIR / "ylem.yaml").read_text())
+# The spec's documented pipeline and the run example's task, both part of the seeded world.
+PIPELINE = "5c0b8a3e-7f4d-4e9a-8c21-1d6f3b2a9e40"
+FIRST_TASK = "449c3c47-427e-465e-b1d2-0bf257b714e4"
+LOG_EXAMPLE_TASK = "eff48172-2e75-4229-aff9-6c5d658db248"
+UNKNOWN = "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9"
+CREDENTIALS = {
+    "client_id": "twin-client",
+    "client_secret": "twin-secret",
+    "grant_type": "client_credentials",
+}
+ZERO_DATE = "0001-01-01 00:00:00"
+EPOCH = "2026-11-01 00:00:00"  # tests/conftest.py's epoch: the seeded history ends here
+AT_EPOCH = "2026-11-01T00:00:00Z"
+
+
+def set_clock(twin, instant: str) -> None:
+    """Freezes the twin's clock at `instant` (ISO 8601, UTC)."""
+    answer = twin.post("/_twin/clock", json={"freeze": True, "set": instant})
+    assert answer.status_code == 200, answer.text
+
+
+def advance(twin, seconds: float) -> None:
+    answer = twin.post("/_twin/clock", json={"advance_seconds": seconds})
+    assert answer.status_code == 200, answer.text
+
+
+def token(twin, scope: str | None = None) -> str:
+    params = dict(CREDENTIALS, **({"scope": scope} if scope is not None else {}))
+    answer = twin.post(f"{BASE}/oauth/token", params=params)
+    assert answer.status_code == 200, answer.text
+    return answer.json()["access_token"]
+
+
+def call(twin, method: str, path: str, access_token: str | None):
+    headers = {"Authorization": f"Bearer {access_token}"} if access_token else {}
+    return twin.request(method, BASE + path, headers=headers)
+
+
+def get_json(twin, path: str, access_token: str):
+    answer = call(twin, "GET", path, access_token)
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"] == "application/json"
+    return answer.json()
+
+
+def catalog(twin) -> dict:
+    answer = twin.get("/_twin/catalog")
+    assert answer.status_code == 200, answer.text
+    return answer.json()["ylem"]
+
+
+def pipeline(twin, uuid: str) -> dict:
+    return next(p for p in catalog(twin)["pipelines"] if p["uuid"] == uuid)
+
+
+def decoded(output: str):
+    """A log row's output: base64 of JSON, not encrypted (decision Y22)."""
+    return json.loads(base64.b64decode(output, validate=True))
+
+
+# the seeded world
+
+
+# --- docs ------------------------------------------------------------------------------------
+
+
+def write_static_docs(out) -> None:
+    """`apitwin docs --out OUT`, as a user runs it."""
+    done = subprocess.run(
+        [sys.executable, "-m", "apitwin", "docs", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
