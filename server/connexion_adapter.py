@@ -17,11 +17,8 @@ from connexion.decorators.parameter import (
     sanitized,
 )
 from connexion.frameworks import starlette as starlette_framework
-from connexion.middleware.abstract import ROUTING_CONTEXT
 
-# The scope extension Connexion's routing fills ({"api_base_path", "operation_id"}).
 __all__ = [
-    "ROUTING_CONTEXT",
     "framework_response",
     "query_defaults",
     "register_convertors",

@@ -161,8 +161,8 @@ def test_the_journal_shows_headers_without_credentials_and_validation_errors(twi
     assert "secret-token" not in str(entries) and "twin-token" not in str(entries)
 
 
-def test_rules_apply_when_the_fast_lane_serves_requests():
-    # The shared twin validates responses, which turns the fast lane off; a default one has it.
+def test_rules_apply_without_response_validation():
+    # The shared twin validates responses; a default one does not (the same path otherwise).
     from conftest import TEST_EPOCH, TEST_SEED
 
     from server.process import TwinProcess

@@ -189,8 +189,8 @@ def test_the_journal_shows_what_prefer_did(twin):
     assert first["request_headers"]["prefer"] == "code=404, delay=50"
 
 
-def test_prefer_applies_when_the_fast_lane_serves_requests():
-    # The shared twin validates responses, which turns the fast lane off; a default one has it.
+def test_prefer_applies_without_response_validation():
+    # The shared twin validates responses; a default one does not (the same path otherwise).
     import httpx
     from conftest import TEST_EPOCH, TEST_SEED
 
