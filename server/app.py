@@ -1,7 +1,8 @@
-"""Builds the ASGI app: every selected API's spec served by Connexion, plus the admin API.
+"""Builds the ASGI app: every selected API's spec, plus the admin API, on one request path.
 
-The specs drive routing, validation and security (compiled once at start-up, so a broken spec
-fails fast); handlers are resolved by operationId on a per-API Handlers object bound to the twin.
+The specs drive routing, validation and security, compiled once at start-up into one route table
+(pipeline.py; a broken spec fails fast); handlers are resolved by operationId on a per-API
+Handlers object bound to the twin. Connexion's app holds the layers and renders errors.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import connexion
 from connexion.exceptions import ProblemException
 from connexion.lifecycle import ConnexionRequest
 from connexion.middleware import MiddlewarePosition
-from connexion.resolver import Resolver
 from starlette.exceptions import HTTPException
 
 from apitwin.apis import ADMIN_SPEC, SPECS_DIR, selected
@@ -19,29 +19,24 @@ from apitwin.apis.spec_index import load_spec
 from apitwin.core.errors import TwinError, problem_response
 from apitwin.core.twin import Twin
 from apitwin.docs import landing
-from apitwin.docs import site as docs
+from apitwin.docs.site import DocsMiddleware
 from apitwin.options import TwinOptions
-from apitwin.pipeline import cors, faults, prefer
 from apitwin.pipeline.allow import AllowedMethods
-from apitwin.pipeline.fastlane import FastLane
+from apitwin.pipeline.cors import CorsMiddleware
+from apitwin.pipeline.faults import ConnectionStash, FaultMiddleware
 from apitwin.pipeline.http import LowercaseMediaType
 from apitwin.pipeline.journal import JournalMiddleware
-from apitwin.pipeline.jsonbody import JSONIFIER
+from apitwin.pipeline.prefer import PreferDelayMiddleware, PreferMiddleware
+from apitwin.pipeline.route_table import (
+    GuardLayer,
+    HandlerLayer,
+    ResponseCheckLayer,
+    RouteLayer,
+    RouteTable,
+)
 from apitwin.pipeline.session import SessionMiddleware
 
 ADMIN_BASE = "/_twin"
-
-
-def _resolver(handlers) -> Resolver:
-    def resolve(operation_id: str):
-        try:
-            return getattr(handlers, operation_id)
-        except AttributeError:
-            raise RuntimeError(
-                f"{type(handlers).__module__} has no handler for operationId {operation_id!r}"
-            ) from None
-
-    return Resolver(function_resolver=resolve)
 
 
 class _ErrorRenderers:
@@ -72,35 +67,22 @@ def create_app(options: TwinOptions | None = None, twin: Twin | None = None) -> 
     renderers = _ErrorRenderers()
     allowed = AllowedMethods()
     alone = options.api is not None
-    lane = FastLane(twin)
+    table = RouteTable()
 
     # Admin first: an API served alone sits at "/", and the first matching mount wins.
-    # Connexion gets each spec as data: parsed once (spec_index), not again from the file.
-    app.add_api(
-        load_spec(ADMIN_SPEC),
-        base_path=ADMIN_BASE,
-        name="admin",
-        resolver=_resolver(AdminHandlers(twin)),
-        strict_validation=True,
-        validate_responses=options.validate_responses,
-        jsonifier=JSONIFIER,
-    )
+    # Each spec comes as data: parsed once (spec_index), not again from the file.
+    table.add_api("_twin", ADMIN_BASE, load_spec(ADMIN_SPEC), AdminHandlers(twin))
     allowed.add_spec(ADMIN_BASE, load_spec(ADMIN_SPEC))
     for api in selected(options.api):
         module = api.module()
         base_path = api.base_path(alone)
-        handlers, security_map = module.Handlers(twin), module.security_map(twin)
-        app.add_api(
+        table.add_api(
+            api.name,
+            base_path,
             load_spec(api.spec),
-            base_path=base_path,
-            name=api.name,
-            resolver=_resolver(handlers),
-            strict_validation=True,
-            validate_responses=options.validate_responses,
-            security_map=security_map,
-            jsonifier=JSONIFIER,
+            module.Handlers(twin),
+            module.security_map(twin),
         )
-        lane.add(api.name, base_path, handlers, security_map)
         renderers.add(base_path, module.render_error)
         allowed.add_spec(base_path, load_spec(api.spec))
 
@@ -129,26 +111,36 @@ def create_app(options: TwinOptions | None = None, twin: Twin | None = None) -> 
     app.add_error_handler(HTTPException, http_error)
     app.add_error_handler(UnicodeDecodeError, undecodable)
     app.add_error_handler(RecursionError, too_deep)
-    # Outermost first. The session picks the world everything inside acts on. Docs pages and
-    # assets are not API calls: served outside the journal.
+
+    # The request path inside Connexion's error handling, innermost last: every request to an
+    # operation takes each of these layers (pipeline.py).
+    pipeline = [
+        (FaultMiddleware, {"twin": twin}),  # the network and gateway: before any check
+        (GuardLayer, {}),  # security, parameters, media type, body -> the handler's arguments
+        (ResponseCheckLayer, {"table": table}) if options.validate_responses else None,
+        (PreferMiddleware, {"twin": twin}),  # a documented answer instead of the handler's
+    ]
+    inner = HandlerLayer()
+    for layer, kwargs in reversed([step for step in pipeline if step]):
+        inner = layer(inner, **kwargs)
+    # Outside it, outermost first. The session picks the world everything inside acts on. Docs
+    # pages and assets are not API calls: served outside the journal.
+    outer = [
+        (SessionMiddleware, {"twin": twin, "native": renderers.native}),
+        (DocsMiddleware, {"twin": twin}),
+        (JournalMiddleware, {"twin": twin}),
+        (LowercaseMediaType, {}),
+        (CorsMiddleware, {"origins": list(options.cors_origins)}) if options.cors else None,
+        (PreferDelayMiddleware, {}),  # slows any answer, errors included
+    ]
+    for layer, kwargs in [step for step in outer if step]:
+        app.add_middleware(layer, position=MiddlewarePosition.BEFORE_EXCEPTION, **kwargs)
+    # Connexion has no position before its ServerErrorMiddleware, which wraps `send`.
+    app.middleware.middlewares.insert(0, ConnectionStash)
+    # Inside the exception middleware, before Connexion's (now empty) routing.
     app.add_middleware(
-        SessionMiddleware,
-        position=MiddlewarePosition.BEFORE_EXCEPTION,
-        twin=twin,
-        native=renderers.native,
+        RouteLayer, position=MiddlewarePosition.BEFORE_SWAGGER, table=table, inner=inner
     )
-    docs.install(app, twin)
-    app.add_middleware(
-        JournalMiddleware,
-        position=MiddlewarePosition.BEFORE_EXCEPTION,
-        twin=twin,
-    )
-    app.add_middleware(LowercaseMediaType, position=MiddlewarePosition.BEFORE_EXCEPTION)
-    cors.install(app, twin)
-    prefer.install_delay(app)
-    faults.install(app, twin)  # after routing, before security
-    prefer.install(app, twin)  # after validation
-    lane.install(app)  # inside the exception middleware, before Connexion's routing
     landing.install(app, twin)
     app.twin = twin
     return app

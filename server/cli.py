@@ -27,7 +27,6 @@ def _serve(args: argparse.Namespace) -> int:
         session_idle=args.session_idle,
         max_sessions=args.max_sessions,
         validate_responses=args.validate_responses,
-        fast_lane=not args.no_fast_lane,
         director_basic_auth=args.director_basic_auth,
         cors=not args.no_cors,
         cors_origins=args.cors_origin,
@@ -152,11 +151,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--validate-responses",
         action="store_true",
         help="check every response against the spec (slower; on in tests)",
-    )
-    serve.add_argument(
-        "--no-fast-lane",
-        action="store_true",
-        help="send every request through Connexion's full pipeline (for comparisons)",
     )
     serve.add_argument(
         "--director-basic-auth",

@@ -25,9 +25,6 @@ class TwinOptions:
     # How much data the seed grows into: one of WORLD_SIZES.
     world: str = "standard"
     validate_responses: bool = False
-    # Serve valid requests of Meiro and Ylem without Connexion's per-request work (fastlane.py);
-    # off with validate_responses.
-    fast_lane: bool = True
     # Ylem OAuth2 clients: client_id -> client_secret.
     ylem_clients: dict[str, str] = dataclasses.field(
         default_factory=lambda: {"twin-client": "twin-secret"}

@@ -162,8 +162,8 @@ def test_the_journal_shows_headers_without_credentials_and_validation_errors(twi
 
 
 @pytest.mark.slow
-def test_rules_apply_when_the_fast_lane_serves_requests():
-    # The shared twin validates responses, which turns the fast lane off; a default one has it.
+def test_rules_apply_without_response_validation():
+    # The shared twin validates responses; a default one does not (the same path otherwise).
     from support import TEST_EPOCH, TEST_SEED
 
     from apitwin.serve.process import TwinProcess

@@ -190,8 +190,8 @@ def test_the_journal_shows_what_prefer_did(twin):
 
 
 @pytest.mark.slow
-def test_prefer_applies_when_the_fast_lane_serves_requests():
-    # The shared twin validates responses, which turns the fast lane off; a default one has it.
+def test_prefer_applies_without_response_validation():
+    # The shared twin validates responses; a default one does not (the same path otherwise).
     import httpx
     from support import TEST_EPOCH, TEST_SEED
 

@@ -1,7 +1,7 @@
 """Per-session worlds (`X-Twin-Session`) over real HTTP, one suite run on memory, file and Redis.
 
-Each backend gets two twin processes: `lane` with the fast lane on, `full` with response
-validation on (so the fast lane off). On file and Redis both serve one store, so they share the
+Each backend gets two twin processes: `lane` with the default options, `full` with response
+validation on. On file and Redis both serve one store, so they share the
 default world and every session; on memory each holds its own. They serve the `empty` world: a
 session is made the same way at any size (a copy of the seed's build), and a small one keeps
 this suite fast; `test_a_standard_session_is_the_seeded_world_byte_for_byte` checks that size.
@@ -22,7 +22,7 @@ from support import TEST_EPOCH, TEST_SEED, redis_db
 from apitwin.app import create_app
 from apitwin.core.twin import Twin
 from apitwin.options import TwinOptions
-from apitwin.pipeline import fastlane
+from apitwin.pipeline import route_table
 from apitwin.serve.process import TwinProcess
 
 pytestmark = pytest.mark.slow  # starts processes of its own
@@ -79,7 +79,7 @@ def store(stores) -> str:
 
 @pytest.fixture(scope="module")
 def servers(stores):
-    """(lane, full, sleepy): the fast lane on; off with responses validated; sessions idle 1 s.
+    """(lane, full, sleepy): default options; responses validated; sessions idle 1 s.
 
     Started side by side: a twin takes seconds to start on a busy machine."""
     capped = _args(stores[0], "--max-sessions", str(SESSION_CAP))
@@ -148,7 +148,7 @@ def _state(client, session: str | None) -> dict:
     return answer.json()
 
 
-def test_each_session_has_its_own_world_with_the_fast_lane_on_and_off(lane, full):
+def test_each_session_has_its_own_world_with_and_without_response_validation(lane, full):
     for client, tag in ((lane, "lane"), (full, "full")):
         in_a = _create(client, f"a-{tag}", "made in A")
         in_default = _create(client, None, "made in the default world")
@@ -164,16 +164,16 @@ def test_each_session_has_its_own_world_with_the_fast_lane_on_and_off(lane, full
     assert answer.headers["x-twin-session"] == "a-lane"
 
 
-def test_the_fast_lane_serves_a_sessions_world(monkeypatch):
-    """In process, to see the lane itself answer (not Connexion after the lane stepped aside)."""
+def test_the_handler_answers_from_the_sessions_world(monkeypatch):
+    """In process, to see the operation's handler itself answer from the session's world."""
     served = []
-    respond = fastlane._Operation.response
+    respond = route_table.CompiledOperation.response
 
     def counted(operation, result):
         served.append(operation.operation_id)
         return respond(operation, result)
 
-    monkeypatch.setattr(fastlane._Operation, "response", counted)
+    monkeypatch.setattr(route_table.CompiledOperation, "response", counted)
     app = create_app(TwinOptions(seed=TEST_SEED, epoch=TEST_EPOCH))
     transport = httpx.ASGITransport(app=app)
 
@@ -184,7 +184,7 @@ def test_the_fast_lane_serves_a_sessions_world(monkeypatch):
             served.clear()
             in_session = await client.get(path, headers=_as("l"))
             assert in_session.json()["workspace"]["name"] == "l"
-            assert served == ["get_workspace"]  # the lane answered, from the session's world
+            assert served == ["get_workspace"]  # the handler answered, from the session's world
             assert (await client.get(path, headers=_as(None))).status_code == 404
 
     asyncio.run(calls())

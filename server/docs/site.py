@@ -203,12 +203,6 @@ class DocsMiddleware:
         return Response("no such asset", status_code=404, media_type="text/plain")
 
 
-def install(app, twin) -> None:
-    from connexion.middleware import MiddlewarePosition
-
-    app.add_middleware(DocsMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, twin=twin)
-
-
 def write_static(out_dir: str | pathlib.Path, options) -> list[pathlib.Path]:
     """Writes docs for every spec that open from disk (specs inline, assets copied beside)."""
     out = pathlib.Path(out_dir)

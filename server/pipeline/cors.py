@@ -87,15 +87,3 @@ class CorsMiddleware:
         raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in response.items()]
         await send({"type": "http.response.start", "status": 204, "headers": raw})
         await send({"type": "http.response.body", "body": b""})
-
-
-def install(app, twin) -> None:
-    if not twin.options.cors:
-        return
-    from connexion.middleware import MiddlewarePosition
-
-    app.add_middleware(
-        CorsMiddleware,
-        position=MiddlewarePosition.BEFORE_EXCEPTION,
-        origins=list(twin.options.cors_origins),
-    )

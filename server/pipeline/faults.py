@@ -210,13 +210,3 @@ class ConnectionStash:
             scope.setdefault("extensions", {})
             scope[RAW_SEND] = send
         await self.app(scope, receive, send)
-
-
-def install(app, twin) -> None:
-    from functools import partial
-
-    from connexion.middleware import MiddlewarePosition
-
-    # Connexion has no position before its ServerErrorMiddleware, which wraps `send`.
-    app.middleware.middlewares.insert(0, partial(ConnectionStash))
-    app.add_middleware(FaultMiddleware, position=MiddlewarePosition.BEFORE_SECURITY, twin=twin)

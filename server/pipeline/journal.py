@@ -14,6 +14,7 @@ import time
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from apitwin.pipeline.route_table import resolved
 from apitwin.pipeline.routed import notes
 
 JOURNAL = "journal"
@@ -76,7 +77,7 @@ class JournalMiddleware:
         try:
             await self.app(scope, receive, record_status)
         finally:
-            routing = scope.get("extensions", {}).get("connexion_routing", {})
+            found = resolved(scope)
             twin_notes = dict(notes(scope))
             world = self.twin.world()
             world.store.log_append(
@@ -88,7 +89,7 @@ class JournalMiddleware:
                     "query": scope.get("query_string", b"").decode("latin-1"),
                     # 0: the connection was dropped on purpose (a fault rule), nothing was sent.
                     "status": 0 if twin_notes.get("dropped") else status["code"],
-                    "operation_id": routing.get("operation_id"),
+                    "operation_id": found.operation.operation_id if found else None,
                     "duration_ms": round((time.perf_counter() - started) * 1000, 3),
                     "request_headers": redacted_headers(scope),
                     "error": _error_detail(bytes(error_body)) if error_body else None,

@@ -1,4 +1,4 @@
-"""The twin's JSON encoder for answers: orjson behind Connexion's Jsonifier interface.
+"""The twin's JSON encoder for answers: orjson, with the json module as a fallback.
 
 Encoding a 20-workspace list (15 KB) takes the json module about ten times as long as orjson,
 which made it the largest single cost of a list answer. Output is compact JSON in UTF-8; a value
@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 
 import orjson
-from connexion.jsonifier import JSONEncoder, Jsonifier
+from connexion.jsonifier import JSONEncoder
 
 _OPTIONS = orjson.OPT_NON_STR_KEYS  # int keys become strings, as json.dumps does
 
@@ -21,13 +21,3 @@ def dumps_bytes(data) -> bytes:
         return orjson.dumps(data, option=_OPTIONS)
     except TypeError:
         return json.dumps(data, cls=JSONEncoder, separators=(",", ":")).encode()
-
-
-class FastJsonifier(Jsonifier):
-    """What Connexion calls to serialise handler results (`add_api(jsonifier=...)`)."""
-
-    def dumps(self, data, **kwargs) -> str:
-        return dumps_bytes(data).decode()
-
-
-JSONIFIER = FastJsonifier()

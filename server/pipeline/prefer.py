@@ -314,15 +314,3 @@ class PreferDelayMiddleware:
 
         note(scope, "delay_ms", delay_ms)
         await self.app(scope, receive, mark)
-
-
-def install_delay(app) -> None:
-    from connexion.middleware import MiddlewarePosition
-
-    app.add_middleware(PreferDelayMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
-
-
-def install(app, twin) -> None:
-    from connexion.middleware import MiddlewarePosition
-
-    app.add_middleware(PreferMiddleware, position=MiddlewarePosition.BEFORE_CONTEXT, twin=twin)

@@ -1,4 +1,4 @@
-"""What the middlewares after Connexion's routing know about a request: its API and operation,
+"""What the middlewares after the pipeline's routing know about a request: its API and operation,
 and the notes they leave for the journal."""
 
 from __future__ import annotations
@@ -6,7 +6,8 @@ from __future__ import annotations
 from starlette.types import Scope
 
 from apitwin.apis import selected
-from apitwin.apis.spec_index import Operation, operation_index
+from apitwin.apis.spec_index import Operation
+from apitwin.pipeline.route_table import resolved
 
 NOTES = "apitwin"
 
@@ -18,13 +19,11 @@ def api_names(options) -> dict[str, str]:
 
 
 def routed_operation(scope: Scope, names: dict[str, str]) -> Operation | None:
-    """The operation Connexion routed the request to, if it is one of the three APIs'."""
-    routing = scope.get("extensions", {}).get("connexion_routing", {})
-    api = names.get(routing.get("api_base_path"))
-    operation_id = routing.get("operation_id")
-    if api is None or operation_id is None:
+    """The operation the pipeline routed the request to, if it is one of the three APIs'."""
+    found = resolved(scope)
+    if found is None or found.operation.base_path not in names:
         return None
-    return operation_index(api).get(operation_id)
+    return found.operation.index
 
 
 def has_header(scope: Scope, name: bytes) -> bool:

@@ -13,7 +13,7 @@ from apitwin.pipeline.cors import CorsMiddleware
 
 class SessionMiddleware:
     """Outermost: picks the world of each request (its session's, else the default) for all the
-    layers inside it (journal, CORS, faults, Prefer, the fast lane, Connexion, handlers)."""
+    layers inside it (journal, CORS, the request pipeline: faults, Prefer, handlers)."""
 
     def __init__(self, app: ASGIApp, twin, native) -> None:
         self.app = app

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from connexion import request
-
 from apitwin.apis.director import auth
 from apitwin.apis.director.state import DirectorState
 from apitwin.core.clock import UTC
-from apitwin.pipeline.http import reply
+from apitwin.pipeline.http import optional_body, reply
 
 # A run read with the clock set near the end of year 9999 may end past it: shown at the end.
 _LAST_SECOND = dt.datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp()
@@ -56,27 +54,30 @@ class Handlers:
     def __init__(self, twin) -> None:
         self.twin = twin
 
-    def _state(self) -> DirectorState:
-        # Every operation here but the ping needs the basic credential when auth is on.
-        auth.require(self.twin, request.headers.get("authorization"))
+    # Every operation here but the ping needs the basic credential when auth is on: the request
+    # pipeline hands a handler that names `authorization` the request's Authorization header.
+    def _state(self, authorization: str | None) -> DirectorState:
+        auth.require(self.twin, authorization)
         return DirectorState(self.twin.world())
 
-    async def list_workflows(self, per_page: int = 1000, page: int = 1, **_context):
-        views = self._state().page(page, per_page)
+    async def list_workflows(self, authorization=None, per_page: int = 1000, page: int = 1, **_):
+        views = self._state(authorization).page(page, per_page)
         return reply([_workflow(view) for view in views])
 
-    async def start_workflow(self, body: dict, **_context):
-        view = self._state().start(
+    async def start_workflow(self, body, authorization=None, **_context):
+        # Without a Content-Type the body arrives as the bytes Connexion's validator read as JSON.
+        body = optional_body(body)
+        view = self._state(authorization).start(
             body["project"], body["name"], body["payload"], body.get("comment")
         )
         return reply(_workflow(view), 201)
 
-    async def get_workflow(self, workflow_id: str, **_context):
-        view = self._state().get(workflow_id)
+    async def get_workflow(self, workflow_id: str, authorization=None, **_context):
+        view = self._state(authorization).get(workflow_id)
         return reply({**_workflow(view), "tasks": [_task(task) for task in view["tasks"]]})
 
-    async def relaunch_workflow(self, workflow_id: str, **_context):
-        view = self._state().relaunch(workflow_id)
+    async def relaunch_workflow(self, workflow_id: str, authorization=None, **_context):
+        view = self._state(authorization).relaunch(workflow_id)
         return reply(_workflow(view), 201)
 
     async def ping(self, **_context):

@@ -1,0 +1,65 @@
+"""Every private Connexion internal the request pipeline (route_table.py) relies on, in one place.
+
+The pipeline compiles each operation once with Connexion's public parts (OpenAPIOperation, its
+validators, SecurityOperation, the problem exceptions); what is left below has no public name.
+tests/test_connexion_adapter.py checks each of these still behaves as assumed, so a Connexion
+upgrade that changes one fails there, loudly, rather than in some answer.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import starlette.convertors
+from connexion.decorators.parameter import (
+    _get_query_defaults,
+    _get_val_from_param,
+    sanitized,
+)
+from connexion.frameworks import starlette as starlette_framework
+
+__all__ = [
+    "framework_response",
+    "query_defaults",
+    "register_convertors",
+    "route_path",
+    "sanitize",
+    "uri_parser",
+    "value_from_param",
+]
+
+# Connexion's name mangling (three regular expressions), for the few names a spec has.
+sanitize = functools.lru_cache(maxsize=1024)(sanitized)
+
+
+def register_convertors() -> None:
+    """Connexion's `int` and `float` path convertors (its routing registers them when its
+    middleware stack is built; routes compiled before that must see them too)."""
+    starlette.convertors.register_url_convertor("float", starlette_framework.FloatConverter())
+    starlette.convertors.register_url_convertor("int", starlette_framework.IntegerConverter())
+
+
+def route_path(path: str, types: dict) -> str:
+    """An OpenAPI path template as Connexion hands it to Starlette ('{id}' -> '{id:int}')."""
+    return starlette_framework.starlettify_path(path, types)
+
+
+def uri_parser(operation):
+    """The URI parser Connexion builds per request for an operation (query/path resolution)."""
+    return operation._uri_parser_class(operation.parameters, operation.body_definition())
+
+
+def query_defaults(definitions: dict) -> dict:
+    """The documented defaults of an operation's query parameters, as Connexion fills them in."""
+    return _get_query_defaults(definitions)
+
+
+def value_from_param(value, definition: dict):
+    """A parameter's value typed as Connexion hands it to a handler."""
+    return _get_val_from_param(value, definition)
+
+
+def framework_response(response):
+    """A ConnexionResponse (what problem_response builds) as the Starlette response Connexion
+    would send."""
+    return starlette_framework.Starlette.connexion_to_framework_response(response)

@@ -1,0 +1,550 @@
+"""The one request path: every operation of the served APIs and the admin API, compiled once.
+
+At start-up each operation is compiled with Connexion's own parts: its OpenAPIOperation (the
+parameters, body schema and media types of the spec), its URI parser, SecurityOperation's check,
+ParameterValidator and the JSON body validator (with each jsonschema validator built once), the
+bound handler and the response rules of Connexion's response decorator. Every request to an API
+path then takes the same layers, valid or not, so a refusal carries Connexion's own message:
+
+    route -> fault rules -> security and validation -> [response validation] -> Prefer -> handler
+
+app.py lists those layers. Routing follows Connexion's (Starlette's router over one mount per
+API, in the same order): a request that matches a route is found through a table by method;
+any other (a method the path does not allow, a slash to add or drop, no route at all) is left to
+Starlette's router over the same routes, which answers it exactly as Connexion's routing did.
+What a layer needs to know about a request (its API, operation, arguments) is the one `Resolved`
+object the router puts in the scope's extensions.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import copy
+import dataclasses
+import inspect
+import json
+
+from connexion import NoContent
+from connexion.exceptions import NonConformingResponseHeaders
+from connexion.lifecycle import ConnexionRequest, ConnexionResponse
+from connexion.middleware.request_validation import RequestValidationOperation
+from connexion.middleware.response_validation import ResponseValidationOperation
+from connexion.middleware.security import SecurityOperation
+from connexion.operations import OpenAPIOperation
+from connexion.resolver import Resolver
+from connexion.security import SecurityHandlerFactory
+from connexion.spec import Specification
+from connexion.utils import (
+    deep_merge,
+    inspect_function_arguments,
+    is_json_mimetype,
+    is_null,
+    is_nullable,
+    split_content_type,
+)
+from connexion.validators import VALIDATOR_MAP, JSONRequestBodyValidator, ParameterValidator
+from jsonschema import Draft4Validator
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+from starlette.routing import Mount, Route, Router
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from apitwin.apis.spec_index import operation_index
+from apitwin.pipeline import connexion_adapter as adapter
+from apitwin.pipeline.jsonbody import dumps_bytes
+
+RESOLVED = "apitwin.resolved"  # scope["extensions"] key of a request's Resolved
+ADMIN = "_twin"  # the admin API's name in spec_index
+_FORMATS = Draft4Validator.FORMAT_CHECKER
+_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+_REMEMBERED = 512  # verdicts a parameter keeps, per distinct value
+_FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
+# The scope a request arrived with, for routes reached through Starlette's router (which hands
+# them a scope with the mount's root_path); Connexion's routing keeps it the same way.
+_ARRIVED: contextvars.ContextVar[tuple] = contextvars.ContextVar("apitwin_arrived")
+
+
+@dataclasses.dataclass
+class Resolved:
+    """What the pipeline has found out about one request."""
+
+    operation: CompiledOperation
+    kwargs: dict | None = None  # the handler's arguments, once security and validation passed
+
+
+def resolved(scope: Scope) -> Resolved | None:
+    return scope.get("extensions", {}).get(RESOLVED)
+
+
+class _Parameters(ParameterValidator):
+    """Connexion's ParameterValidator (strict: an unknown query parameter is a 400) with each
+    parameter's jsonschema validator built once; a value it refuses gets Connexion's message."""
+
+    def __init__(self, parameters, uri_parser, security_query_params) -> None:
+        super().__init__(
+            parameters,
+            uri_parser=uri_parser,
+            strict_validation=True,
+            security_query_params=security_query_params,
+        )
+        # Verdicts on values seen: the same schema says the same of the same value.
+        self._checks = {
+            id(p): (Draft4Validator(p.get("schema", p), format_checker=_FORMATS), {})
+            for p in parameters
+        }
+
+    def validate_parameter(self, parameter_type, value, param, param_name=None):
+        if value is not None and not (is_nullable(param) and is_null(value)):
+            validator, verdicts = self._checks[id(param)]
+            if not isinstance(value, str | int | float):  # arrays: not remembered
+                valid = validator.is_valid(value)
+            else:
+                key = (type(value), value)
+                valid = verdicts.get(key)
+                if valid is None:
+                    valid = validator.is_valid(value)
+                    if len(verdicts) < _REMEMBERED:
+                        verdicts[key] = valid
+            if valid:
+                return None
+        return ParameterValidator.validate_parameter(parameter_type, value, param, param_name)
+
+
+class CompiledOperation:
+    """One operation, with everything Connexion would build per request built once."""
+
+    def __init__(self, api: str, base_path: str, spec: Specification, path, method, handlers,
+                 security_map) -> None:  # fmt: skip
+        self.api = api
+        self.base_path = base_path
+        self.path = path
+        resolver = Resolver(function_resolver=lambda operation_id: _handler(handlers, operation_id))
+        # Private copies: Connexion's operation appends path-level parameters to the list it gets.
+        op = OpenAPIOperation(
+            method,
+            path,
+            copy.deepcopy(spec.get_operation(path, method)),
+            resolver=resolver,
+            path_parameters=copy.deepcopy(spec.get_path_params(path)),
+            app_security=spec.security,
+            security_schemes=spec.security_schemes,
+            components=spec.components,
+        )
+        self.operation = op
+        self.operation_id = op.operation_id
+        self.index = operation_index(api).get(op.operation_id)  # spec_index's, for Prefer/faults
+        self.handler = op.function
+        self.is_async = inspect.iscoroutinefunction(self.handler)
+        self.arguments, self.has_kwargs = inspect_function_arguments(self.handler)
+        self.uri_parser = adapter.uri_parser(op)
+        # Security, media type and parameter checks: Connexion's, prepared once.
+        factory = SecurityHandlerFactory(security_map or {})
+        self.verify = SecurityOperation.from_operation(
+            op, next_app=None, security_handler_factory=factory
+        ).verification_fn
+        self.media = RequestValidationOperation(None, operation=op, strict_validation=True)
+        self.parameters = _Parameters(
+            op.parameters, self.uri_parser, self.media.security_query_params
+        )
+        if any(c.split(";")[0].strip().lower() in _FORMS for c in op.consumes):
+            raise RuntimeError(f"{self.operation_id}: form bodies are not supported")
+        # Body validators by request media type (a media type Connexion has none for: None).
+        self._bodies: dict[str, tuple | None] = {}
+        self.body_name = None
+        if op.is_request_body_defined and (self.arguments or self.has_kwargs):
+            name = adapter.sanitize(op.body_name(None))
+            self.body_name = name if self.has_kwargs or name in self.arguments else None
+        # What connexion.decorators.parameter.get_arguments works out per request.
+        self.path_definitions = {d["name"]: d for d in op.parameters if d["in"] == "path"}
+        self.query_definitions = {d["name"]: d for d in op.parameters if d["in"] == "query"}
+        self.query_defaults = adapter.query_defaults(self.query_definitions)
+        self.mutable_defaults = any(
+            isinstance(v, dict | list) for v in self.query_defaults.values()
+        )
+        # Director's handlers check its optional basic credential themselves.
+        self.wants_authorization = "authorization" in self.arguments and not any(
+            d["name"].lower() == "authorization" for d in op.parameters
+        )
+        self.guessed_media_type = op.consumes[0] if op.consumes else "application/octet-stream"
+        self.produces = list(set(op.produces))
+        self.response_check = None  # ResponseValidationOperation, with --validate-responses
+
+    def route(self) -> Route:
+        types = self.operation.get_path_parameter_types()
+        if "path" in types.values():
+            raise RuntimeError(f"{self.operation_id}: path-typed parameters are not supported")
+        return Route(
+            adapter.route_path(self.path, types), _Entry(self), methods=[self.operation.method]
+        )
+
+    # --- security and validation --------------------------------------------------------------
+
+    def _body_validator(self, mime_type: str):
+        """(validator class, schema) for a request media type, or None: what Connexion's
+        request validation picks."""
+        if mime_type not in self._bodies:
+            schema = self.operation.body_schema(mime_type)
+            found = None
+            if schema and mime_type in VALIDATOR_MAP["body"]:
+                found = (VALIDATOR_MAP["body"][mime_type], schema)
+            if found and found[0] is JSONRequestBodyValidator:
+                found = (*found, Draft4Validator(schema, format_checker=_FORMATS))
+            self._bodies[mime_type] = found
+        return self._bodies[mime_type]
+
+    async def arguments_for(self, scope: Scope, receive: Receive) -> dict:
+        """The handler's keyword arguments; raises Connexion's problem for a request it refuses,
+        in Connexion's order: credentials, parameters, media type, body."""
+        request = ConnexionRequest(scope, uri_parser=self.uri_parser)
+        await self.verify(request)
+        self.parameters.validate_request(request)
+        headers = scope["headers"]
+        if any(name == b"content-type" for name, _ in headers):
+            mime_type, encoding = self.media.extract_content_type(headers)
+            self.media.validate_mime_type(mime_type)
+        else:  # what Connexion guesses (and accepts) for a request without one
+            mime_type, encoding = self.guessed_media_type, "utf-8"
+        raw, parsed = None, _UNPARSED
+        check = self._body_validator(mime_type)
+        if check is not None:
+            raw = await _read_body(receive)
+            parsed = _fast_body(check, raw, encoding, headers, self._nullable(mime_type))
+            if parsed is _UNPARSED:  # not shown valid: Connexion's validator has the last word
+                raw = await self._validate_body(check, raw, encoding, mime_type, scope, receive)
+        body = None
+        if self.body_name is not None:
+            if raw is None:
+                raw = await _read_body(receive)
+            body = self._body_argument(request, raw, parsed if encoding == "utf-8" else _UNPARSED)
+        return self._arguments(request, body)
+
+    def _nullable(self, mime_type: str) -> bool:
+        return bool(is_nullable(self.operation.body_definition(mime_type)))
+
+    async def _validate_body(self, check, raw, encoding, mime_type, scope, receive) -> bytes:
+        validator_class, schema = check[0], check[1]
+        validator = validator_class(
+            schema=schema,
+            required=self.operation.request_body.get("required", False),
+            nullable=self._nullable(mime_type),
+            encoding=encoding,
+            strict_validation=True,
+            uri_parser=self.uri_parser,
+        )
+        receive, _ = await validator.wrap_receive(_replay(raw, receive), scope=scope)
+        return await _read_body(receive)  # what it lets through (a default body, if any)
+
+    def _body_argument(self, request: ConnexionRequest, raw: bytes, parsed):
+        """ConnexionRequest.get_body and _get_body_argument_json: JSON for a JSON content type
+        (None if it does not parse), the bytes otherwise; the schema's default for no body."""
+        if is_json_mimetype(request.content_type):
+            if parsed is _UNPARSED:
+                try:
+                    parsed = json.loads(raw)
+                except ValueError:
+                    parsed = None
+            body = parsed
+        else:
+            body = raw or None
+        schema = self.operation.body_schema(request.mimetype)
+        if is_nullable(schema) and is_null(body):
+            return None
+        if body is None:
+            return copy.deepcopy(schema.get("default", {}))
+        return body
+
+    def _wants(self, name: str) -> bool:
+        return self.has_kwargs or name in self.arguments
+
+    def _arguments(self, request: ConnexionRequest, body) -> dict:
+        """connexion.decorators.parameter.get_arguments and prep_kwargs, with what they work
+        out from the spec on every request worked out once."""
+        kwargs = {}
+        for name, value in request.path_params.items():
+            definition = self.path_definitions.get(name)
+            kwargs[adapter.sanitize(name)] = (
+                value if definition is None else adapter.value_from_param(value, definition)
+            )
+        query = request.query_params if request.scope["query_string"] else {}
+        merged = (
+            copy.deepcopy(self.query_defaults) if self.mutable_defaults else {**self.query_defaults}
+        )
+        for name, value in deep_merge(merged, query).items():
+            key = adapter.sanitize(name)
+            if self._wants(key) and name in self.query_definitions:
+                kwargs[key] = adapter.value_from_param(value, self.query_definitions[name])
+        if self.body_name is not None:
+            kwargs[self.body_name] = body
+        for key, value in request.context.items():  # user, token_info from security
+            if self._wants(key):
+                kwargs[key] = value
+        if self.wants_authorization:
+            kwargs["authorization"] = request.headers.get("authorization")
+        return kwargs
+
+    # --- the answer --------------------------------------------------------------------------
+
+    async def call(self, kwargs: dict):
+        if self.is_async:
+            return await self.handler(**kwargs)
+        return await run_in_threadpool(self.handler, **kwargs)  # as Connexion runs sync handlers
+
+    def response(self, result) -> Response:
+        """Connexion's response decorator (build_framework_response) for what a handler returns."""
+        if isinstance(result, Response):
+            return result
+        if isinstance(result, ConnexionResponse):
+            return adapter.framework_response(result)
+        data, status, headers = _unpack(result)
+        content_type = self._content_type(data, headers)
+        if data is NoContent:
+            data = None
+        elif data is not None and is_json_mimetype(split_content_type(content_type)[0]):
+            data = dumps_bytes(data)
+        status = status or (204 if data is None else 200)
+        if content_type and not any(k.lower() == "content-type" for k in headers):
+            headers = {**headers, "Content-Type": content_type}
+        return Response(data, status_code=status, headers=headers, media_type=content_type)
+
+    def _content_type(self, data, headers: dict) -> str | None:
+        # connexion.utils.extract_content_type, which builds a typing alias on every call.
+        content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), None)
+        produces = self.produces or (["application/json"] if data is not None else [])
+        if content_type:
+            if content_type not in produces:
+                raise NonConformingResponseHeaders(
+                    f"Returned content type ({content_type}) is not defined in operation spec "
+                    f"({self.operation.produces})."
+                )
+            return content_type
+        if len(produces) <= 1:
+            return produces[0] if produces else None
+        wanted = "text/plain" if isinstance(data, str) else None
+        wanted = "application/octet-stream" if isinstance(data, bytes) else wanted
+        for produced in produces:
+            if wanted and wanted in produced:
+                return produced
+        raise NonConformingResponseHeaders(
+            "Multiple response content types are defined in the operation spec, but the "
+            "handler response did not specify which one to return."
+        )
+
+
+_UNPARSED = object()
+
+
+def _fast_body(check, raw: bytes, encoding: str, headers, nullable: bool):
+    """The parsed body if it is plainly valid JSON for the schema, else _UNPARSED (then
+    Connexion's validator decides, and words the refusal)."""
+    if len(check) < 3 or not raw or not _has_length(headers):
+        return _UNPARSED
+    try:
+        body = json.loads(raw.decode(encoding))
+    except (ValueError, RecursionError, LookupError):
+        return _UNPARSED
+    if body is None:
+        return None if nullable else _UNPARSED
+    return body if check[2].is_valid(body) else _UNPARSED
+
+
+def _has_length(headers) -> bool:
+    # Connexion reads a body only when Content-Length says there is one.
+    for name, value in headers:
+        if name == b"content-length":
+            return value.strip() not in (b"", b"0")
+    return False
+
+
+def _handler(handlers, operation_id: str):
+    try:
+        return getattr(handlers, operation_id)
+    except AttributeError:
+        raise RuntimeError(
+            f"{type(handlers).__module__} has no handler for operationId {operation_id!r}"
+        ) from None
+
+
+def _unpack(result) -> tuple:
+    if not isinstance(result, tuple):
+        return result, None, {}
+    if len(result) == 1:
+        return result[0], None, {}
+    if len(result) == 2:
+        data, second = result
+        return (data, int(second), {}) if isinstance(second, int) else (data, None, second)
+    data, status, headers = result
+    return data, status, dict(headers or {})
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A receive that hands the already-read body on first."""
+    sent = False
+
+    async def replayed():
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replayed
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            break
+    return b"".join(chunks)
+
+
+# --- the route table -------------------------------------------------------------------------
+
+
+class RouteTable:
+    """Every compiled operation, by mount (one per API, admin first) and method."""
+
+    def __init__(self) -> None:
+        adapter.register_convertors()
+        self.operations: list[CompiledOperation] = []
+        # (base path, mount pattern, {(method, slashes): [(route, operation)]}) in mount order.
+        self._mounts: list[tuple[str, object, dict]] = []
+        self._starlette_mounts: list[Mount] = []
+
+    def add_api(self, api: str, base_path: str, spec: dict, handlers, security_map=None) -> None:
+        specification = Specification.load(spec)
+        routes, by_method = [], {}
+        for path, item in specification["paths"].items():
+            for method in item:
+                if method not in _METHODS:
+                    continue
+                operation = CompiledOperation(
+                    api, base_path, specification, path, method, handlers, security_map
+                )
+                self.operations.append(operation)
+                route = operation.route()
+                routes.append(route)
+                # A template's segments cannot span a "/" (no parameter here is `path`-typed, which
+                # `route` refuses), so a path is only tried on templates with as many slashes.
+                slashes = path.count("/")
+                for allowed in route.methods:  # GET routes take HEAD too, as in Starlette
+                    by_method.setdefault((allowed, slashes), []).append((route, operation))
+        # No route in this API: on past the pipeline (Connexion's routing did the same).
+        mount = Mount(base_path, app=Router(routes=routes, default=_Miss()))
+        self._starlette_mounts.append(mount)
+        self._mounts.append((base_path, mount.path_regex, by_method))
+
+    def router(self) -> Router:
+        """Starlette's router over the same routes, for the requests `find` does not place."""
+        return Router(routes=list(self._starlette_mounts), default=_Miss())
+
+    def find(self, method: str, path: str) -> tuple[CompiledOperation, dict] | None:
+        """The operation a request goes to and its path parameters, if a route takes it."""
+        for base_path, mount_regex, by_method in self._mounts:
+            if not mount_regex.match(path):
+                continue
+            inner = path[len(base_path) :]
+            for route, operation in by_method.get((method, inner.count("/")), ()):
+                found = route.path_regex.match(inner)
+                if found is not None:
+                    params = found.groupdict()
+                    for key, value in params.items():
+                        params[key] = route.param_convertors[key].convert(value)
+                    return operation, params
+            return None  # the first mount that takes the path decides, as in Starlette
+        return None
+
+
+# --- the layers ------------------------------------------------------------------------------
+
+
+class _Entry:
+    """A Starlette route's endpoint: the request, found by Starlette's router, enters the pipeline
+    with the scope it arrived with."""
+
+    def __init__(self, operation: CompiledOperation) -> None:
+        self.operation = operation
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        arrived, layer = _ARRIVED.get()
+        await layer.enter(self.operation, scope.get("path_params", {}), arrived, receive, send)
+
+
+class _Miss:
+    """No operation: on to the rest of the app (docs, landing page, Connexion's 404)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        arrived, layer = _ARRIVED.get()
+        await layer.app(arrived, receive, send)
+
+
+class RouteLayer:
+    """Finds each request's operation and sends it down the pipeline's inner layers."""
+
+    def __init__(self, app: ASGIApp, table: RouteTable, inner: ASGIApp) -> None:
+        self.app = app  # what follows the pipeline: requests with no operation
+        self.table = table
+        self.inner = inner
+        self.router = table.router()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        found = None if scope.get("root_path") else self.table.find(scope["method"], scope["path"])
+        if found is not None:
+            await self.enter(*found, scope, receive, send)
+            return
+        # 405, a slash to add or drop, no route: Starlette's router, as Connexion's routing.
+        # Starlette's router rewrites the scope it is given (root_path...): it gets a copy.
+        token = _ARRIVED.set((scope, self))
+        try:
+            await self.router(dict(scope), receive, send)
+        finally:
+            _ARRIVED.reset(token)
+
+    async def enter(self, operation, path_params, scope, receive, send) -> None:
+        scope.setdefault("path_params", {}).update(path_params)
+        scope.setdefault("extensions", {})[RESOLVED] = Resolved(operation)
+        await self.inner(scope, receive, send)
+
+
+class GuardLayer:
+    """Security, then parameter, media type and body validation: the handler's arguments."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        found = resolved(scope)
+        found.kwargs = await found.operation.arguments_for(scope, receive)
+        await self.app(scope, receive, send)
+
+
+class ResponseCheckLayer:
+    """--validate-responses: Connexion's response validation of every answer sent from inside
+    (the handler's and Prefer's), against the operation's documented responses."""
+
+    def __init__(self, app: ASGIApp, table: RouteTable) -> None:
+        self.app = app
+        for operation in table.operations:
+            operation.response_check = ResponseValidationOperation(
+                app, operation=operation.operation
+            )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await resolved(scope).operation.response_check(scope, receive, send)
+
+
+class HandlerLayer:
+    """Innermost: calls the handler with the checked arguments and sends its answer."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        found = resolved(scope)
+        operation = found.operation
+        response = operation.response(await operation.call(found.kwargs))
+        await response(scope, receive, send)
