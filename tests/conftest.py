@@ -14,8 +14,19 @@ import subprocess
 
 import httpx
 import pytest
-from support import REDIS_SH, TEST_EPOCH, TEST_SEED, clear_world, missing, redis_db
+from support import (
+    REDIS_SH,
+    TEST_EPOCH,
+    TEST_SEED,
+    TWIN_URL,
+    InProcess,
+    clear_world,
+    missing,
+    redis_db,
+)
 
+from apitwin.app import create_app
+from apitwin.options import TwinOptions
 from apitwin.serve.process import TwinProcess
 
 
@@ -58,6 +69,7 @@ def test_store(request, tmp_path_factory) -> str:
 
 @pytest.fixture(scope="session")
 def twin_server(test_store):
+    """A shared twin in a process of its own, for the tests that need a real socket."""
     with TwinProcess(
         "--seed",
         str(TEST_SEED),
@@ -72,10 +84,22 @@ def twin_server(test_store):
         yield server
 
 
+@pytest.fixture(scope="session")
+def twin_app(test_store):
+    """The shared twin, in this process: the default configuration with every response checked
+    against the spec (on the same request path as without)."""
+    options = TwinOptions(
+        seed=TEST_SEED, epoch=TEST_EPOCH, store=test_store, validate_responses=True
+    )
+    transport = InProcess(create_app(options))
+    yield transport
+    transport.shutdown()
+
+
 @pytest.fixture
-def twin(twin_server) -> httpx.Client:
-    """An HTTP client on the shared twin, whose world was just reset to the test seed."""
-    with httpx.Client(base_url=twin_server.url, timeout=10.0) as client:
+def twin(twin_app) -> httpx.Client:
+    """A client of the shared twin, whose world was just reset to the test seed."""
+    with httpx.Client(transport=twin_app, base_url=TWIN_URL, timeout=10.0) as client:
         reset = client.post("/_twin/reset", json={"seed": TEST_SEED})
         assert reset.status_code == 200, reset.text
         yield client

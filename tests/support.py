@@ -4,13 +4,16 @@ each other or from conftest.py."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
+import httpx
 import pytest
 import yaml
 
@@ -19,6 +22,8 @@ from apitwin.apis import SPECS_DIR
 # A fixed epoch makes the seeded world the same on every day the tests run.
 TEST_EPOCH = "2026-11-01"
 TEST_SEED = 1337
+# The in-process twin's address as its clients see it (the Host its answers are built for).
+TWIN_URL = "http://127.0.0.1:8000"
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_SH = ROOT / ".ci" / "redis.sh"
 IN_CI = os.environ.get("CI") == "true"
@@ -129,3 +134,40 @@ def write_static_docs(out) -> None:
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+# --- the twin in this process --------------------------------------------------------------
+
+
+class InProcess(httpx.BaseTransport):
+    """A sync httpx transport that serves requests from an ASGI app in this process, on an event
+    loop of its own thread: the tests that need no process of their own skip the socket, the
+    uvicorn worker and the second interpreter, and still call the app as a client would."""
+
+    def __init__(self, app, timeout: float = 30.0) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+        self._asgi = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+        self._timeout = timeout
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        # A copy whose body can be read from async code (the sync request's stream cannot).
+        copied = httpx.Request(
+            request.method, request.url, headers=request.headers, content=request.read()
+        )
+
+        async def call() -> tuple[int, list, bytes]:
+            response = await self._asgi.handle_async_request(copied)
+            return response.status_code, response.headers.raw, await response.aread()
+
+        future = asyncio.run_coroutine_threadsafe(call(), self._loop)
+        status, headers, body = future.result(self._timeout)
+        return httpx.Response(status, headers=headers, content=body, request=request)
+
+    def close(self) -> None:
+        """Called by every client that closes: the app outlives its clients."""
+
+    def shutdown(self) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)

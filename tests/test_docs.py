@@ -7,7 +7,7 @@ import re
 
 import httpx
 import pytest
-from support import TEST_EPOCH, TEST_SEED, write_static_docs
+from support import TEST_EPOCH, TEST_SEED, TWIN_URL, write_static_docs
 
 from apitwin.apis.spec_index import load_spec, spec_file
 from apitwin.docs import assets as docs_assets
@@ -18,12 +18,12 @@ def _settings(page: str) -> dict:
     return json.loads(block.group(1))
 
 
-def test_served_spec_puts_the_twin_first_and_its_token_url_at_the_twin(twin, twin_server):
+def test_served_spec_puts_the_twin_first_and_its_token_url_at_the_twin(twin):
     spec = twin.get("/ylem/docs/openapi.json").json()
-    assert spec["servers"][0]["url"] == f"{twin_server.url}/ylem/v1"
+    assert spec["servers"][0]["url"] == f"{TWIN_URL}/ylem/v1"
     assert [s["url"] for s in spec["servers"][1:]] == ["https://api.datamin.io/v1"]
     flow = spec["components"]["securitySchemes"]["ylem_oauth2"]["flows"]["clientCredentials"]
-    assert flow["tokenUrl"] == f"{twin_server.url}/ylem/v1/oauth/token"
+    assert flow["tokenUrl"] == f"{TWIN_URL}/ylem/v1/oauth/token"
     # Apart from servers and token URLs, the docs show the spec file as it is.
     original = load_spec(spec_file("ylem"))
     assert spec["paths"] == original["paths"]
@@ -38,12 +38,12 @@ def test_served_spec_puts_the_twin_first_and_its_token_url_at_the_twin(twin, twi
         ("_twin", "/_twin", []),
     ],
 )
-def test_every_served_spec_has_the_twin_first(twin, twin_server, name, base, documented):
+def test_every_served_spec_has_the_twin_first(twin, name, base, documented):
     servers = [s["url"] for s in twin.get(f"/{name}/docs/openapi.json").json()["servers"]]
-    assert servers == [twin_server.url + base, *documented]
+    assert servers == [TWIN_URL + base, *documented]
 
 
-def test_swagger_pages_pre_authorise_with_the_seeded_world(twin, twin_server):
+def test_swagger_pages_pre_authorise_with_the_seeded_world(twin):
     meiro = _settings(twin.get("/meiro/docs").text)
     assert meiro == {
         "specUrl": "/meiro/docs/openapi.json",
@@ -51,7 +51,7 @@ def test_swagger_pages_pre_authorise_with_the_seeded_world(twin, twin_server):
     }
     ylem = _settings(twin.get("/ylem/docs").text)["auth"]
     assert ylem["oauth"] == {"clientId": "twin-client", "clientSecret": "twin-secret"}
-    token = httpx.get(ylem["bearerToken"]["url"])  # what the page fetches on load
+    token = twin.get(ylem["bearerToken"]["url"])  # what the page fetches on load
     assert token.status_code == 200 and token.json()["token_type"] == "Bearer"
     assert ylem["bearerToken"]["schemes"] == ["ylem_bearer"]
     assert _settings(twin.get("/director/docs").text)["auth"] == {}  # Director is open

@@ -128,10 +128,14 @@ def test_latency_rules_add_up(twin):
     assert 0.2 <= time.perf_counter() - started < 0.35
 
 
-def test_drop_closes_the_connection_without_an_answer(twin, twin_server):
+@pytest.mark.slow
+def test_drop_closes_the_connection_without_an_answer(twin_server):
+    # A real socket: the twin in a process of its own.
+    twin = httpx.Client(base_url=twin_server.url, timeout=10.0)
+    assert twin.post("/_twin/reset").status_code == 200
     rule = _add(twin, api="director", operation_id="ping", effect="drop", times=1)
     with pytest.raises(httpx.RemoteProtocolError):
-        httpx.get(f"{twin_server.url}/director/api/ping", timeout=5)
+        twin.get("/director/api/ping", timeout=5)
     assert twin.get("/director/api/ping").status_code == 200  # the twin serves on
     dropped = twin.get("/_twin/requests", params={"status": 0}).json()["requests"]
     assert dropped[0]["path"] == "/director/api/ping"

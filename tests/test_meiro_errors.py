@@ -10,6 +10,7 @@ from __future__ import annotations
 import httpx
 import pytest
 import yaml
+from support import TWIN_URL
 
 from apitwin.apis import SPECS_DIR
 
@@ -35,8 +36,9 @@ UNKNOWN = 999_999
 
 
 @pytest.fixture(scope="module")
-def twin(twin_server):
-    with httpx.Client(base_url=twin_server.url, timeout=10.0) as client:
+def twin(twin_app):
+    """One reset for the module: these tests only read, or are refused."""
+    with httpx.Client(transport=twin_app, base_url=TWIN_URL, timeout=10.0) as client:
         assert client.post("/_twin/reset", json={"seed": 1337}).status_code == 200
         yield client
 

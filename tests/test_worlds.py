@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 import yaml
-from support import AT_EPOCH, PIPELINE, call, get_json, token
+from support import AT_EPOCH, PIPELINE, TWIN_URL, call, get_json, token
 
 from apitwin import fixtures
 from apitwin.apis import SPECS_DIR
@@ -102,10 +102,10 @@ def test_a_reset_without_a_size_goes_back_to_the_started_one(twin):
 
 
 @pytest.fixture(scope="module")
-def large(twin_server):
+def large(twin_app):
     """One large world for the module (it takes a few seconds to build), standard again after."""
 
-    with httpx.Client(base_url=twin_server.url, timeout=60.0) as client:
+    with httpx.Client(transport=twin_app, base_url=TWIN_URL, timeout=60.0) as client:
         yield client, reset(client, world="large")
         reset(client)
 
