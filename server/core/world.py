@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import orjson
 
-from apitwin.core.clock import UTC, Clock
+from apitwin.core.clock import UTC, Clock, check_instant
+from apitwin.core.errors import BadRequest
 from apitwin.core.store import MemoryStore, Store
 from apitwin.fixtures import build_world
 from apitwin.options import TwinOptions
@@ -96,3 +98,33 @@ class World:
             # Checked again under the lock: two workers starting together seed once.
             if self.store.meta_get("seed") is None:
                 self.reset()
+
+
+def check_state(data: dict) -> None:
+    """An import, checked whole before anything changes (the admin spec checked its outline):
+    BadRequest naming the first place that breaks the world's rules."""
+    for collection, rows in data["docs"].items():
+        for at, (key, doc) in enumerate(rows):
+            where = f"docs.{collection}[{at}]"
+            if not _is_key(key):
+                raise BadRequest(f"{where}: a key is a string or an integer, got {key!r}")
+            if not isinstance(doc, dict):
+                raise BadRequest(f"{where}: a document is an object, got {type(doc).__name__}")
+    for index, entries in data["indexes"].items():
+        for at, (score, member) in enumerate(entries):
+            where = f"indexes.{index}[{at}]"
+            if isinstance(score, bool) or not isinstance(score, int | float):
+                raise BadRequest(f"{where}: a score is a number, got {score!r}")
+            if not _is_key(member):
+                raise BadRequest(f"{where}: a member is a string or an integer, got {member!r}")
+    meta = data["meta"]
+    check_instant(meta["epoch"], "meta.epoch")
+    clock = meta.get("clock")
+    if clock is not None:
+        if clock["frozen_at"] is not None:
+            check_instant(clock["frozen_at"], "meta.clock.frozen_at")
+        check_instant(time.time() + clock["offset"], "meta.clock.offset: the clock")
+
+
+def _is_key(value) -> bool:
+    return isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool))

@@ -37,12 +37,12 @@ def install(app, twin) -> None:
                 f'<td><a href="{docs}/docs">Swagger UI</a> · <a href="{docs}/redoc">Redoc</a> · '
                 f'<a href="{docs}/docs/openapi.json">spec</a></td></tr>'
             )
-        world = twin.world()
+        seed = html.escape(str(twin.world().seed))  # everything put into the page is escaped
         page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>apitwin</title></head>
 <body>
 <h1>apitwin</h1>
-<p>Stateful twins of the APIs below, seeded with seed <code>{world.seed}</code>.</p>
+<p>Stateful twins of the APIs below, seeded with seed <code>{seed}</code>.</p>
 <table border="1" cellpadding="4">
 <tr><th>API</th><th>Base URL</th><th>Credentials</th><th>Docs</th></tr>
 {"".join(rows)}

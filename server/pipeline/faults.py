@@ -17,6 +17,7 @@ the gateway in front of the real API, which fail whatever the request says.
 from __future__ import annotations
 
 import asyncio
+import math
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -47,6 +48,10 @@ def check_rule(body: dict) -> dict:
         raise BadRequest("status belongs to status rules only")
     if "times" in body and "rate" in body:
         raise BadRequest("give times (the next N calls) or rate (a fraction of calls), not both")
+    # JSON parsers take NaN, which passes the spec's bounds (every comparison with it is false).
+    for name in ("rate", "latency_ms"):
+        if name in body and not math.isfinite(body[name]):
+            raise BadRequest(f"{name} must be a finite number")
     if operation_id is not None:
         apis = [api] if api else list(APIS)
         if not any(operation_id in operation_index(name) for name in apis):

@@ -7,6 +7,7 @@ from apitwin.apis.admin.faults import FaultHandlers
 from apitwin.core.clock import iso, parse_instant
 from apitwin.core.errors import BadRequest
 from apitwin.core.store import StoreError
+from apitwin.core.world import check_state
 from apitwin.pipeline.http import optional_body, reply
 from apitwin.pipeline.journal import JOURNAL
 
@@ -52,6 +53,7 @@ class AdminHandlers(FaultHandlers):
         return reply(self.twin.world().store.dump())
 
     async def import_state(self, body: dict):
+        check_state(body)  # before anything changes
         world = self.twin.world()
         backup = world.store.dump()
         try:
