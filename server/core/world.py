@@ -9,7 +9,7 @@ import orjson
 
 from apitwin.core.clock import UTC, Clock, check_instant
 from apitwin.core.errors import BadRequest
-from apitwin.core.store import MemoryStore, Store
+from apitwin.core.store import MemoryStore, Store, StoreError
 from apitwin.fixtures import build_world
 from apitwin.options import TwinOptions
 
@@ -97,6 +97,11 @@ class World:
         with self.store.lock("world"):
             # Checked again under the lock: two workers starting together seed once.
             if self.store.meta_get("seed") is None:
+                if self.store.holds_data():  # seeding would wipe a world that lost its seed
+                    raise StoreError(
+                        f"{self.options.store}: holds a world but no seed; "
+                        "move it away (or import a state export) to start anew"
+                    )
                 self.reset()
 
 

@@ -62,21 +62,13 @@ class JournalMiddleware:
         started = time.perf_counter()
         status = {"code": 500}
         error_body = bytearray()
+        written = False
 
-        async def record_status(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                status["code"] = message["status"]
-            elif (
-                message["type"] == "http.response.body"
-                and status["code"] >= 400
-                and len(error_body) < _ERROR_BODY_LIMIT
-            ):
-                error_body.extend(message.get("body", b""))
-            await send(message)
-
-        try:
-            await self.app(scope, receive, record_status)
-        finally:
+        def write_entry() -> None:
+            nonlocal written
+            if written:
+                return
+            written = True
             found = resolved(scope)
             twin_notes = dict(notes(scope))
             world = self.twin.world()
@@ -97,3 +89,20 @@ class JournalMiddleware:
                 },
                 self.twin.options.journal_size,
             )
+
+        async def record_status(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            elif message["type"] == "http.response.body":
+                if status["code"] >= 400 and len(error_body) < _ERROR_BODY_LIMIT:
+                    error_body.extend(message.get("body", b""))
+                if not message.get("more_body"):
+                    # Written before the answer's last bytes leave: an answer a client holds is
+                    # in the journal, even if the process is killed the moment after.
+                    write_entry()
+            await send(message)
+
+        try:
+            await self.app(scope, receive, record_status)
+        finally:
+            write_entry()  # no answer sent: a dropped connection, or an error

@@ -102,6 +102,10 @@ class Store(abc.ABC):
     def clear(self) -> None: ...
 
     @abc.abstractmethod
+    def holds_data(self) -> bool:
+        """Whether any document, sequence or index entry is stored (meta and logs aside)."""
+
+    @abc.abstractmethod
     def dump(self) -> Doc:
         """The whole state as JSON-able data (export)."""
 

@@ -163,6 +163,7 @@ class FileStore(Store):
             problems = [row[0] for row in conn.execute("PRAGMA quick_check")]
             if problems != ["ok"]:
                 raise self._fail(f"corrupt: {'; '.join(problems[:3])}")
+            self._check_rows(conn)
         except sqlite3.DatabaseError as exc:
             conn.close()
             raise self._fail(f"corrupt or not a state file: {exc}") from exc
@@ -170,6 +171,41 @@ class FileStore(Store):
             conn.close()
             raise
         self._conn, self._pid, self._depth = conn, os.getpid(), 0
+
+    def _check_rows(self, conn: sqlite3.Connection) -> None:
+        """Every table there and every row readable, checked at open (SQLite's JSON functions,
+        in C: well under a second for a large world), so damage stops the start instead of
+        answering 500s later."""
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+        missing = [table for table in _TABLES if table not in tables]
+        if missing:
+            raise self._fail(f"table {missing[0]} is missing; move the file away to start anew")
+        checks = (
+            (
+                "docs",
+                "ns || ' ' || collection || ' ' || key",
+                "CASE WHEN json_valid(body) THEN json_type(body) IS NOT 'object' ELSE 1 END",
+            ),
+            ("meta", "ns || ' ' || key", "NOT json_valid(value)"),
+            ("logs", "ns || ' ' || name || ' #' || id", "NOT json_valid(entry)"),
+            ("sequences", "ns || ' ' || name", "typeof(value) != 'integer'"),
+            ("entries", "ns || ' ' || idx", "typeof(score) NOT IN ('integer', 'real')"),
+        )
+        for table, where, broken in checks:
+            try:
+                found = conn.execute(f"SELECT {where} FROM {table} WHERE {broken} LIMIT 1")
+                row = found.fetchone()
+            except sqlite3.DatabaseError as exc:  # a table of the wrong shape
+                raise self._fail(f"table {table} is not a twin's: {exc}") from exc
+            if row is not None:
+                raise self._fail(f"a row of {table} does not parse ({row[0]}); the file is damaged")
+
+    def holds_data(self) -> bool:
+        ns = (self.prefix,)
+        return any(
+            self._read(f"SELECT 1 FROM {table} WHERE ns = ? LIMIT 1", ns)
+            for table in ("docs", "sequences", "entries")
+        )
 
     def close(self) -> None:
         with self._guard:

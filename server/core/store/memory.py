@@ -155,6 +155,9 @@ class MemoryStore(Store):
     def log_read(self, name: str) -> list[Doc]:
         return [_loads(entry) for entry in self._logs.get(name, ())]
 
+    def holds_data(self) -> bool:
+        return any(self._docs.values()) or any(self._seqs.values()) or any(self._index.values())
+
     def dump(self) -> Doc:
         return {
             "docs": {

@@ -240,6 +240,10 @@ class RedisStore(Store):
                 pipe.unlink(*keys[at : at + _CHUNK])
             pipe.execute()
 
+    def holds_data(self) -> bool:
+        head = self._key("")
+        return any(not key[len(head) :].startswith(("log:", "meta")) for key in self._own_keys())
+
     def dump(self) -> Doc:
         head = self._key("")
         readable = [k for k in self._own_keys() if not k.startswith(head + "log:")]
