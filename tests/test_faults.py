@@ -165,6 +165,40 @@ def test_the_journal_shows_headers_without_credentials_and_validation_errors(twi
     assert "secret-token" not in str(entries) and "twin-token" not in str(entries)
 
 
+def test_the_journal_redacts_every_credential_like_header_and_query_parameter(twin):
+    token = twin.post(
+        "/ylem/v1/oauth/token",
+        params={
+            "grant_type": "client_credentials",
+            "client_id": "twin-client",
+            "client_secret": "twin-secret",
+        },
+    )
+    assert token.status_code == 200
+    headers = {
+        **MEIRO,
+        "X-Api-Key": "key-123",
+        "Cookie": "sid=cookie-456",
+        "X-Client-Token": "tok-789",
+        "Proxy-Authorization": "Basic cHJveHk6cHc=",
+        "X-Debug": "yes",
+    }
+    twin.get("/meiro/workspaces", headers=headers, params={"api_key": "q-key", "limit": 2})
+    entries = twin.get("/_twin/requests", params={"limit": 2}).json()["requests"]
+    meiro, ylem = entries
+    assert ylem["query"] == (
+        "grant_type=client_credentials&client_id=twin-client&client_secret=<redacted>"
+    )
+    shown = meiro["request_headers"]
+    for name in ("x-api-key", "cookie", "x-client-token", "x-access-token"):
+        assert shown[name] == "<redacted>", name
+    assert shown["proxy-authorization"] == "Basic <redacted>"
+    assert shown["x-debug"] == "yes"
+    assert "api_key=<redacted>" in meiro["query"] and "limit=2" in meiro["query"]
+    for secret in ("twin-secret", "key-123", "cookie-456", "tok-789", "q-key", "cHJveHk6cHc"):
+        assert secret not in str(entries), secret
+
+
 @pytest.mark.slow
 def test_rules_apply_without_response_validation():
     # The shared twin validates responses; a default one does not (the same path otherwise).

@@ -9,7 +9,9 @@ validation error says what is wrong), and what the twin itself did to the reques
 from __future__ import annotations
 
 import json
+import re
 import time
+import urllib.parse
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -18,23 +20,39 @@ from apitwin.pipeline.route_table import resolved
 from apitwin.pipeline.routed import notes
 
 JOURNAL = "journal"
-# Header values a journal must not keep; the header's presence (and auth scheme) is kept.
-_CREDENTIAL_HEADERS = {"authorization", "proxy-authorization", "x-access-token", "cookie"}
 _ERROR_BODY_LIMIT = 16_384
+# Header and query parameter names whose values a journal must not keep (their presence, and an
+# Authorization header's scheme, are kept): every credential-like name, not a fixed list.
+_SECRET = re.compile(r"auth|token|secret|passw|api[-_]?key|cookie|credential|signature", re.I)
+REDACTED = "<redacted>"
+
+
+def is_secret(name: str) -> bool:
+    return _SECRET.search(name) is not None
 
 
 def redacted_headers(scope: Scope) -> dict[str, str]:
     shown: dict[str, str] = {}
     for name, value in Headers(scope=scope).items():
-        if name in _CREDENTIAL_HEADERS:
+        if is_secret(name):
             scheme, _, rest = value.partition(" ")
-            value = (
-                f"{scheme} <redacted>"
-                if name.endswith("authorization") and rest
-                else ("<redacted>")
-            )
+            value = f"{scheme} {REDACTED}" if name.endswith("authorization") and rest else REDACTED
         shown[name] = f"{shown[name]}, {value}" if name in shown else value
     return shown
+
+
+def redacted_query(raw: bytes) -> str:
+    """The query string as sent, with the values of credential-like parameters redacted
+    (OAuth2's client_secret travels there on Ylem's token endpoint)."""
+    text = raw.decode("latin-1")
+    if not text:
+        return text
+    parts = []
+    for pair in text.split("&"):
+        name, equals, _ = pair.partition("=")
+        secret = equals and is_secret(urllib.parse.unquote_plus(name))
+        parts.append(f"{name}={REDACTED}" if secret else pair)
+    return "&".join(parts)
 
 
 def _error_detail(body: bytes) -> str | None:
@@ -78,7 +96,7 @@ class JournalMiddleware:
                     "at": world.clock.now(),
                     "method": scope["method"],
                     "path": scope["path"],
-                    "query": scope.get("query_string", b"").decode("latin-1"),
+                    "query": redacted_query(scope.get("query_string", b"")),
                     # 0: the connection was dropped on purpose (a fault rule), nothing was sent.
                     "status": 0 if twin_notes.get("dropped") else status["code"],
                     "operation_id": found.operation.operation_id if found else None,
