@@ -64,6 +64,19 @@ CREATE INDEX logs_by_name ON logs (ns, name, id);
 _TABLES = ("docs", "sequences", "entries", "meta", "logs")
 
 
+# SQLite's integers are 64-bit: a larger key cannot be stored, so it names nothing, and binding
+# it would raise OverflowError. Offsets and limits beyond it mean "all the rest".
+_INT64 = 2**63 - 1
+
+
+def _storable(key: Member) -> bool:
+    return not isinstance(key, int) or -_INT64 - 1 <= key <= _INT64
+
+
+def _clamp(number: int) -> int:
+    return max(min(number, _INT64), -1)
+
+
 def _encode(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
 
@@ -267,6 +280,8 @@ class FileStore(Store):
     # --- documents ---------------------------------------------------------------------------
 
     def get(self, collection: str, key: Member) -> Doc | None:
+        if not _storable(key):
+            return None
         rows = self._read(
             "SELECT body FROM docs WHERE ns = ? AND collection = ? AND key = ?",
             (self.prefix, collection, key),
@@ -275,7 +290,7 @@ class FileStore(Store):
 
     def get_many(self, collection: str, keys: list[Member]) -> list[Doc]:
         found: dict[Member, str] = {}
-        unique = list(dict.fromkeys(keys))
+        unique = [key for key in dict.fromkeys(keys) if _storable(key)]
         with self._guard:
             conn = self._db()
             for at in range(0, len(unique), _CHUNK):
@@ -300,6 +315,8 @@ class FileStore(Store):
             )
 
     def delete(self, collection: str, key: Member) -> None:
+        if not _storable(key):
+            return
         with self._write() as conn:
             conn.execute(
                 "DELETE FROM docs WHERE ns = ? AND collection = ? AND key = ?",
@@ -340,6 +357,8 @@ class FileStore(Store):
             )
 
     def index_remove(self, index: str, member: Member) -> None:
+        if not _storable(member):
+            return
         with self._write() as conn:
             conn.execute(
                 "DELETE FROM entries WHERE ns = ? AND idx = ? AND member = ?",
@@ -353,7 +372,7 @@ class FileStore(Store):
         rows = self._read(
             f"SELECT member FROM entries WHERE ns = ? AND idx = ? ORDER BY {order} "
             "LIMIT ? OFFSET ?",
-            (self.prefix, index, -1 if limit is None else limit, max(offset, 0)),
+            (self.prefix, index, -1 if limit is None else _clamp(limit), _clamp(max(offset, 0))),
         )
         return [member for (member,) in rows]
 
@@ -370,7 +389,14 @@ class FileStore(Store):
         rows = self._read(
             "SELECT member FROM entries WHERE ns = ? AND idx = ? AND score BETWEEN ? AND ? "
             f"ORDER BY {order} LIMIT ? OFFSET ?",
-            (self.prefix, index, low, high, -1 if limit is None else limit, max(offset, 0)),
+            (
+                self.prefix,
+                index,
+                float(low),  # a score bound past 64 bits binds as a float
+                float(high),
+                -1 if limit is None else _clamp(limit),
+                _clamp(max(offset, 0)),
+            ),
         )
         return [member for (member,) in rows]
 
