@@ -38,6 +38,7 @@ def open_target(profile: ApiProfile, kind: str, base_url: str | None, twin_args=
         frozen = httpx.post(
             twin.url + "/_twin/clock",
             json={"freeze": True, "set": f"{TWIN_EPOCH}T00:00:00Z"},
+            headers=twin.admin_headers,
             timeout=10.0,
         )
         frozen.raise_for_status()

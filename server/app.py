@@ -21,6 +21,7 @@ from apitwin.core.twin import Twin
 from apitwin.docs import landing
 from apitwin.docs.site import DocsMiddleware
 from apitwin.options import TwinOptions
+from apitwin.pipeline.admin_guard import AdminGuard
 from apitwin.pipeline.allow import AllowedMethods
 from apitwin.pipeline.cors import CorsMiddleware
 from apitwin.pipeline.faults import ConnectionStash, FaultMiddleware
@@ -125,10 +126,18 @@ def create_app(options: TwinOptions | None = None, twin: Twin | None = None) -> 
         inner = layer(inner, **kwargs)
     # Outside it, outermost first. The session picks the world everything inside acts on. Docs
     # pages and assets are not API calls: served outside the journal.
+    admin_guard = {
+        "base": ADMIN_BASE,
+        "bound_host": options.host,
+        "origins": options.cors_origins,
+        "token": options.admin_token,
+    }
     outer = [
         (SessionMiddleware, {"twin": twin, "native": renderers.native}),
         (DocsMiddleware, {"twin": twin}),
         (JournalMiddleware, {"twin": twin}),
+        # Before CORS: a page elsewhere gets no preflight grant for the admin API either.
+        (AdminGuard, admin_guard),
         (LowercaseMediaType, {}),
         (CorsMiddleware, {"origins": list(options.cors_origins)}) if options.cors else None,
         (PreferDelayMiddleware, {}),  # slows any answer, errors included

@@ -11,7 +11,8 @@ from apitwin.apis import APIS
 from apitwin.conformance import cli as conform_cli  # light: schemathesis loads at a run
 from apitwin.core.store import StoreError
 from apitwin.docs import cli as docs_cli
-from apitwin.options import DEFAULT_SEED, WORLD_SIZES, TwinOptions, cache_dir
+from apitwin.options import ADMIN_TOKEN_ENV, DEFAULT_SEED, WORLD_SIZES, TwinOptions, cache_dir
+from apitwin.pipeline.admin_guard import LOOPBACK, host_name
 from apitwin.serve.workers import DIVERGING, closing_store, freeze_startup, hand_over, shared_store
 
 
@@ -28,6 +29,7 @@ def _serve(args: argparse.Namespace) -> int:
         max_sessions=args.max_sessions,
         validate_responses=args.validate_responses,
         director_basic_auth=args.director_basic_auth,
+        admin_token=args.admin_token or os.environ.get(ADMIN_TOKEN_ENV) or None,
         cors=not args.no_cors,
         cors_origins=args.cors_origin,
     )
@@ -51,6 +53,9 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"apitwin serve: {exc}", file=sys.stderr)
         return 1
     base = f"http://{options.host}:{options.port}"
+    warning = exposure_warning(options)
+    if warning:
+        print(warning, file=sys.stderr)
     alone = options.api is not None
     workers = f", {args.workers} workers" if args.workers > 1 else ""
     print(
@@ -82,6 +87,16 @@ def _serve(args: argparse.Namespace) -> int:
             log_level=args.log_level,
         )
     return 0
+
+
+def exposure_warning(options: TwinOptions) -> str | None:
+    """What to say when the admin API is open to other machines."""
+    if options.admin_token is not None or host_name(options.host) in LOOPBACK:
+        return None
+    return (
+        f"apitwin serve: warning: {options.host} is reachable from other machines and the admin "
+        f"API (/_twin: reset, state import) has no token; set --admin-token or ${ADMIN_TOKEN_ENV}"
+    )
 
 
 def _seed_once(options: TwinOptions) -> None:
@@ -151,6 +166,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--validate-responses",
         action="store_true",
         help="check every response against the spec (slower; on in tests)",
+    )
+    serve.add_argument(
+        "--admin-token",
+        metavar="TOKEN",
+        help=f"require this token on every /_twin call (X-Twin-Admin-Token or Bearer); "
+        f"default: ${ADMIN_TOKEN_ENV}, else none (the admin API then answers loopback names only)",
     )
     serve.add_argument(
         "--director-basic-auth",

@@ -7,6 +7,8 @@ import os
 import pathlib
 
 DEFAULT_SEED = 1337
+# The environment variable that sets --admin-token (so it need not show in a process list).
+ADMIN_TOKEN_ENV = "APITWIN_ADMIN_TOKEN"
 # How much data a seed grows into (fixtures/__init__.py says what each holds).
 WORLD_SIZES = ("empty", "standard", "large")
 
@@ -35,6 +37,8 @@ class TwinOptions:
     director_basic_auth: str | None = None
     journal_size: int = 500
     # X-Twin-Session worlds: dropped after this many seconds without a request; at most this many.
+    # When set, every /_twin call must carry it (pipeline/admin_guard.py).
+    admin_token: str | None = None
     session_idle: float = 1800.0
     max_sessions: int = 100
     # CORS, on for every API: these origins get credentials (cookies, Authorization) allowed;

@@ -77,7 +77,7 @@ def test_listed_workspaces_show_every_change_and_the_clock():
     async def scenario():
         app = create_app(TwinOptions(seed=1337, epoch="2026-11-01"))
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://twin.test") as api:
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as api:
             await api.post("/_twin/clock", json={"freeze": True})
 
             async def listed(workspace_id: int) -> dict:

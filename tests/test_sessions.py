@@ -178,7 +178,7 @@ def test_the_handler_answers_from_the_sessions_world(monkeypatch):
     transport = httpx.ASGITransport(app=app)
 
     async def calls():
-        async with httpx.AsyncClient(transport=transport, base_url="http://twin.test") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
             made = await client.post("/meiro/workspaces", json={"name": "l"}, headers=_as("l"))
             path = f"/meiro/workspaces/{made.json()['workspace']['id']}"
             served.clear()

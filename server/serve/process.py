@@ -12,6 +12,8 @@ import time
 
 import httpx
 
+from apitwin.options import ADMIN_TOKEN_ENV
+
 
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -30,6 +32,15 @@ class TwinProcess:
         self.ready_timeout = ready_timeout
         self.proc: subprocess.Popen | None = None
         self.started_in: float | None = None
+
+    @property
+    def admin_headers(self) -> dict[str, str]:
+        """What a call to this twin's admin API needs: its admin token, if it has one."""
+        args = list(self.args)
+        token = os.environ.get(ADMIN_TOKEN_ENV)
+        if "--admin-token" in args[:-1]:
+            token = args[args.index("--admin-token") + 1]
+        return {"X-Twin-Admin-Token": token} if token else {}
 
     def start(self) -> TwinProcess:
         command = [sys.executable, "-m", "apitwin", "serve", "--host", self.host]
@@ -51,7 +62,10 @@ class TwinProcess:
                 output = self.proc.stdout.read() if self.proc.stdout else ""
                 raise RuntimeError(f"twin exited with {self.proc.returncode}:\n{output}")
             with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(self.url + "/_twin/clock", timeout=1.0).status_code == 200:
+                ready = httpx.get(
+                    self.url + "/_twin/clock", headers=self.admin_headers, timeout=1.0
+                )
+                if ready.status_code == 200:
                     self.started_in = time.perf_counter() - started
                     return self
             time.sleep(0.05)
