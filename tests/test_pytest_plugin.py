@@ -10,6 +10,7 @@ import textwrap
 
 import httpx
 import pytest
+from support import ROOT
 
 from apitwin.serve.process import TwinProcess
 
@@ -82,11 +83,13 @@ def clock(apitwin):
 """
 
 
-def run_user_suite(tmp_path, body: str, *args: str, env: dict | None = None):
-    """`python -m pytest` on a module of PRELUDE + body in an empty directory; the outcome."""
+def run_user_suite(
+    tmp_path, body: str, *args: str, env: dict | None = None, prelude: str = PRELUDE
+):
+    """`python -m pytest` on a module of prelude + body in an empty directory; the outcome."""
     folder = tmp_path / "user"
     folder.mkdir(exist_ok=True)
-    (folder / "test_user.py").write_text(PRELUDE + textwrap.dedent(body))
+    (folder / "test_user.py").write_text(prelude + textwrap.dedent(body))
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("APITWIN_", "PYTEST"))}
     environment.update(env or {})
     done = subprocess.run(
@@ -286,3 +289,11 @@ def test_a_run_without_the_fixture_starts_nothing(tmp_path):
     body += "\n\ndef test_with_it(apitwin):\n    pass\n"
     done, output = run_user_suite(tmp_path, body, "--apitwin-url", "http://127.0.0.1:9")
     assert "apitwin: no twin answers at http://127.0.0.1:9" in output, output
+
+
+def test_the_readme_example_passes_as_written(tmp_path):
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("```python\n# test_workspaces.py") + len("```python\n")
+    example = readme[start : readme.index("```", start)]
+    done, output = run_user_suite(tmp_path, example, prelude="")
+    assert done.returncode == 0 and passed(output) == 5, output
