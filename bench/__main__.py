@@ -19,13 +19,12 @@ import sys
 import tempfile
 import time
 
-from . import report, suite
-from .servers import PRISM
-
 PARTS = ("throughput", "startup", "growth")
 
 
 def _machine() -> list[str]:
+    from .servers import PRISM
+
     cpu = "unknown CPU"
     cpuinfo = pathlib.Path("/proc/cpuinfo")
     if cpuinfo.exists():
@@ -52,14 +51,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=5.0, help="length of each measured run")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds")
     parser.add_argument("--warmup", type=float, default=3.0, help="warm-up per server, endpoint")
-    parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=32, help="wrk's open connections")
+    parser.add_argument("--threads", type=int, default=2, help="wrk's threads")
     parser.add_argument(
         "--quick", action="store_true", help="a smoke run: 2 s runs, 1 round, growth to 10,000"
     )
     parser.add_argument("--skip", nargs="*", choices=PARTS, default=[], help="parts to leave out")
     parser.add_argument("--markdown", type=pathlib.Path, help="also write the report here")
     args = parser.parse_args(argv)
+    # After the arguments: --help needs nothing installed (bench/run prints it before setup).
+    from . import report, suite
+    from .servers import PRISM
 
     settings = suite.Settings(
         seconds=args.seconds,

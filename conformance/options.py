@@ -43,12 +43,18 @@ def _env(name: str) -> str:
     return f" (or ${ENVIRONMENT[name]})"
 
 
+_TWIN = "; default on a twin: its seeded one"
+
+
 # (flags, argparse keyword arguments, cli_only)
 OPTIONS: list[tuple[tuple[str, ...], dict, bool]] = [
-    (("--api",), {"choices": API_NAMES, "help": "the API to test"}, False),
+    (("--api",), {"choices": API_NAMES, "help": "the API to test (required)"}, False),
     (
         ("--base-url",),
-        {"metavar": "URL", "help": "test the deployment at URL (its documented root)"},
+        {
+            "metavar": "URL",
+            "help": "test the deployment at URL, its documented root (default: none, test a twin)",
+        },
         False,
     ),
     (
@@ -60,12 +66,27 @@ OPTIONS: list[tuple[tuple[str, ...], dict, bool]] = [
         },
         False,
     ),
-    (("--client-id",), {"help": "Ylem OAuth2 client id" + _env("client_id")}, False),
-    (("--client-secret",), {"help": "Ylem OAuth2 client secret" + _env("client_secret")}, False),
-    (("--token",), {"help": "Meiro X-Access-Token" + _env("token")}, False),
+    (
+        ("--client-id",),
+        {"metavar": "ID", "help": "Ylem OAuth2 client id" + _env("client_id") + _TWIN},
+        False,
+    ),
+    (
+        ("--client-secret",),
+        {"metavar": "SECRET", "help": "Ylem OAuth2 client secret" + _env("client_secret") + _TWIN},
+        False,
+    ),
+    (
+        ("--token",),
+        {"metavar": "TOKEN", "help": "Meiro X-Access-Token" + _env("token") + _TWIN},
+        False,
+    ),
     (
         ("--basic-auth",),
-        {"metavar": "USER:PASS", "help": "Director basic auth, if enabled" + _env("basic_auth")},
+        {
+            "metavar": "USER:PASS",
+            "help": "Director basic auth, if enabled" + _env("basic_auth") + "; default: none",
+        },
         False,
     ),
     (
@@ -73,18 +94,29 @@ OPTIONS: list[tuple[tuple[str, ...], dict, bool]] = [
         {
             "type": positive_int,
             "default": DEFAULT_MAX_EXAMPLES,
+            "metavar": "N",
             "help": f"generated cases per operation and phase (default {DEFAULT_MAX_EXAMPLES})",
         },
         False,
     ),
     (
         ("--seed",),
-        {"type": int, "help": "seed for data generation: the same seed, the same run"},
+        {
+            "type": int,
+            "metavar": "N",
+            "help": "seed for data generation: the same seed, the same run (default: a random "
+            "one, printed in the summary)",
+        },
         False,
     ),
     (
         ("--workers",),
-        {"type": positive_int, "default": 1, "help": "operations tested in parallel (default 1)"},
+        {
+            "type": positive_int,
+            "default": 1,
+            "metavar": "N",
+            "help": "operations tested in parallel (default 1)",
+        },
         True,
     ),
     (
@@ -112,7 +144,10 @@ OPTIONS: list[tuple[tuple[str, ...], dict, bool]] = [
     ),
     (
         ("--rate-limit",),
-        {"metavar": "N/UNIT", "help": "at most N requests per s, m or h (e.g. 20/s)"},
+        {
+            "metavar": "N/UNIT",
+            "help": "at most N requests per s, m or h, e.g. 20/s (default: no limit)",
+        },
         False,
     ),
     (
@@ -129,17 +164,20 @@ OPTIONS: list[tuple[tuple[str, ...], dict, bool]] = [
         {
             "action": "append",
             "metavar": "OPERATION_ID",
-            "help": "test only this operation (repeatable)",
+            "help": "test only this operation; repeatable (default: every operation)",
         },
         False,
     ),
     (
         ("--known",),
-        {"metavar": "FILE", "help": "known deviations (default conformance/known_deviations.yaml)"},
+        {
+            "metavar": "FILE",
+            "help": "known deviations (default: the package's conformance/known_deviations.yaml)",
+        },
         False,
     ),
-    (("--junit",), {"metavar": "FILE", "help": "write a JUnit XML report"}, True),
-    (("--report",), {"metavar": "FILE", "help": "write a JSON report"}, True),
+    (("--junit",), {"metavar": "FILE", "help": "write a JUnit XML report (default: none)"}, True),
+    (("--report",), {"metavar": "FILE", "help": "write a JSON report (default: none)"}, True),
 ]
 
 

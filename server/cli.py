@@ -13,7 +13,14 @@ from apitwin.core.store import StoreError
 from apitwin.docs import cli as docs_cli
 from apitwin.options import ADMIN_TOKEN_ENV, DEFAULT_SEED, WORLD_SIZES, TwinOptions, cache_dir
 from apitwin.pipeline.admin_guard import LOOPBACK, host_name
-from apitwin.serve.workers import DIVERGING, closing_store, freeze_startup, hand_over, shared_store
+from apitwin.serve.workers import (
+    DIVERGING,
+    closing_store,
+    freeze_startup,
+    hand_over,
+    quiet_connexion_import,
+    shared_store,
+)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -41,6 +48,7 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     import uvicorn
 
+    quiet_connexion_import()
     from apitwin.app import create_app
 
     try:
@@ -52,26 +60,10 @@ def _serve(args: argparse.Namespace) -> int:
     except StoreError as exc:  # a damaged state file, an unreachable Redis: one clear line
         print(f"apitwin serve: {exc}", file=sys.stderr)
         return 1
-    base = f"http://{options.host}:{options.port}"
     warning = exposure_warning(options)
     if warning:
         print(warning, file=sys.stderr)
-    alone = options.api is not None
-    workers = f", {args.workers} workers" if args.workers > 1 else ""
-    print(
-        f"apitwin: seed {options.seed}, {options.world} world, store {options.store}{workers}, "
-        f"listening on {base}"
-    )
-    for name in [options.api] if alone else list(APIS):
-        print(f"  {APIS[name].title}: {base}{APIS[name].base_path(alone) or '/'}")
-    clients = ", ".join(f"{c}:{s}" for c, s in options.ylem_clients.items())
-    print(f"  Ylem OAuth2 client_id:client_secret: {clients}")
-    print(f"  Meiro X-Access-Token: {', '.join(options.meiro_tokens)}")
-    if options.director_basic_auth:
-        print(f"  Director basic auth user: {options.director_basic_auth.partition(':')[0]}")
-    print(f"  Admin API: {base}/_twin (catalog: {base}/_twin/catalog)")
-    names = ", ".join(f"/{name}/docs" for name in [*([options.api] if alone else APIS), "_twin"])
-    print(f"  Docs (Swagger UI; Redoc at /<api>/redoc): {base}/ and {names}", flush=True)
+    print(banner(options, args.workers), flush=True)
     # uvloop + httptools: with asyncio's loop, uvicorn's workers lose TCP_NODELAY (a 40 ms
     # stall per keep-alive request).
     server = dict(host=options.host, port=options.port, loop="uvloop", http="httptools")
@@ -97,6 +89,56 @@ def exposure_warning(options: TwinOptions) -> str | None:
         f"apitwin serve: warning: {options.host} is reachable from other machines and the admin "
         f"API (/_twin: reset, state import) has no token; set --admin-token or ${ADMIN_TOKEN_ENV}"
     )
+
+
+def banner(options: TwinOptions, workers: int = 1) -> str:
+    """What `serve` prints on start: the APIs it serves and only their credentials."""
+    base = f"http://{options.host}:{options.port}"
+    alone = options.api is not None
+    served = [options.api] if alone else list(APIS)
+    several = f", {workers} workers" if workers > 1 else ""
+    lines = [
+        f"apitwin: seed {options.seed}, {options.world} world, store {options.store}{several}, "
+        f"listening on {base}"
+    ]
+    lines += [
+        f"  {APIS[name].title}: {base}{APIS[name].base_path(alone) or '/'}" for name in served
+    ]
+    if "ylem" in served:
+        clients = ", ".join(f"{c}:{s}" for c, s in options.ylem_clients.items())
+        lines.append(f"  Ylem OAuth2 client_id:client_secret: {clients}")
+    if "meiro" in served:
+        lines.append(f"  Meiro X-Access-Token: {', '.join(options.meiro_tokens)}")
+    if "director" in served and options.director_basic_auth:
+        user = options.director_basic_auth.partition(":")[0]
+        lines.append(f"  Director basic auth user: {user}")
+    lines.append(f"  Admin API: {base}/_twin (catalog: {base}/_twin/catalog)")
+    names = ", ".join(f"/{name}/docs" for name in [*served, "_twin"])
+    lines.append(f"  Docs (Swagger UI; Redoc at /<api>/redoc): {base}/ and {names}")
+    return "\n".join(lines)
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps descriptions as written and ends each option's help with its default, unless the
+    help already says it in words or there is none to show (a flag, an unset option)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if "default" in text:
+            return text
+        if isinstance(action, argparse._StoreTrueAction):
+            return f"{text} (default: off)"
+        if action.default in (None, False, [], argparse.SUPPRESS):
+            return text
+        if action.option_strings and action.nargs != 0:
+            return f"{text} (default: %(default)s)"
+        return text
+
+
+STORE_HELP = (
+    "where the world lives: memory (in the process; starts fresh each time), file:PATH (one "
+    "SQLite file that outlives restarts), redis://HOST:PORT/DB (shared by workers and replicas)"
+)
 
 
 def _seed_once(options: TwinOptions) -> None:
@@ -136,13 +178,30 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"apitwin {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    serve = commands.add_parser("serve", help="start the twin")
-    serve.add_argument("--host", default=TwinOptions.host)
-    serve.add_argument("--port", type=int, default=TwinOptions.port)
-    serve.add_argument("--api", choices=sorted(APIS), help="serve one API at its documented root")
-    serve.add_argument("--seed", type=int, default=DEFAULT_SEED, help="chooses the world")
-    serve.add_argument("--store", default="memory", help="state backend (default: memory)")
-    serve.add_argument("--epoch", help="day the seeded history ends (YYYY-MM-DD; default today)")
+    serve = commands.add_parser(
+        "serve",
+        help="start the twin",
+        description="Start the twin: Ylem, Celery Director and Meiro (each under its prefix,\n"
+        "or one alone with --api) and the admin API under /_twin, on one port.",
+        formatter_class=HelpFormatter,
+    )
+    serve.add_argument("--host", default=TwinOptions.host, help="address to listen on")
+    serve.add_argument("--port", type=int, default=TwinOptions.port, help="port to listen on")
+    serve.add_argument(
+        "--api",
+        choices=sorted(APIS),
+        help="serve only this API, at its documented root (default: all three, each under "
+        "its prefix /ylem/v1, /director, /meiro)",
+    )
+    serve.add_argument(
+        "--seed", type=int, default=DEFAULT_SEED, help="chooses the world: same seed, same world"
+    )
+    serve.add_argument("--store", default=TwinOptions.store, metavar="STORE", help=STORE_HELP)
+    serve.add_argument(
+        "--epoch",
+        metavar="YYYY-MM-DD",
+        help="day the seeded history ends (default: today, UTC)",
+    )
     serve.add_argument(
         "--world",
         choices=WORLD_SIZES,
@@ -154,18 +213,19 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive(float),
         default=TwinOptions.session_idle,
         metavar="SECONDS",
-        help="drop an X-Twin-Session world after this long without a request (default 1800)",
+        help="drop an X-Twin-Session world after this long without a request",
     )
     serve.add_argument(
         "--max-sessions",
         type=_positive(int),
         default=TwinOptions.max_sessions,
-        help="live X-Twin-Session worlds at most; a new one beyond is a 429 (default 100)",
+        metavar="N",
+        help="live X-Twin-Session worlds at most; a new one beyond is a 429",
     )
     serve.add_argument(
         "--validate-responses",
         action="store_true",
-        help="check every response against the spec (slower; on in tests)",
+        help="check every response against the spec too (slower; on in the tests)",
     )
     serve.add_argument(
         "--admin-token",
@@ -177,25 +237,31 @@ def build_parser() -> argparse.ArgumentParser:
         "--director-basic-auth",
         metavar="USER:PASS",
         type=_user_pass,
-        help="require these basic credentials on Director (every operation but the ping)",
+        help="require these basic credentials on Director, every operation but the ping "
+        "(default: Director open, as documented)",
     )
     serve.add_argument(
         "--workers",
         type=int,
         default=1,
         metavar="N",
-        help="worker processes sharing one world (needs --store file:PATH or redis://...)",
+        help="worker processes sharing one world (above 1 needs --store file:PATH or redis://)",
     )
-    serve.add_argument("--log-level", default="warning")
+    serve.add_argument(
+        "--log-level",
+        default="warning",
+        choices=("critical", "error", "warning", "info", "debug", "trace"),
+        help="uvicorn's log level (info logs every request)",
+    )
     docs_cli.add_serve_arguments(serve)
     serve.set_defaults(run=_serve)
-    docs_cli.add_commands(commands)
+    docs_cli.add_commands(commands, HelpFormatter)
 
     conform = commands.add_parser(
         "conform",
         help="run the conformance suite against a twin (default) or a deployment",
         description=conform_cli.__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     conform_cli.add_arguments(conform)
     conform.set_defaults(run=conform_cli.run_from_args)

@@ -16,9 +16,13 @@ def add_serve_arguments(serve: argparse.ArgumentParser) -> None:
         default=[],
         metavar="ORIGIN",
         help="an origin (scheme://host[:port]) allowed to send credentials; repeatable "
-        "(every other origin gets Access-Control-Allow-Origin: *)",
+        "(default: none; every other origin gets Access-Control-Allow-Origin: *)",
     )
-    serve.add_argument("--no-cors", action="store_true", help="send no CORS headers at all")
+    serve.add_argument(
+        "--no-cors",
+        action="store_true",
+        help="send no CORS headers at all (default: CORS on for every API)",
+    )
 
 
 def _docs(args: argparse.Namespace) -> int:
@@ -34,10 +38,15 @@ def _docs(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_commands(commands) -> None:
+def add_commands(commands, formatter_class=argparse.HelpFormatter) -> None:
     docs = commands.add_parser(
         "docs",
         help="write static HTML docs (Swagger UI and Redoc) of every spec, to open from disk",
+        description="Write static HTML docs (Swagger UI and Redoc, the specs inline) of every "
+        "spec into a directory, to open from disk: DIR/index.html.",
+        formatter_class=formatter_class,
     )
-    docs.add_argument("--out", required=True, help="directory to write into")
+    docs.add_argument(
+        "--out", required=True, metavar="DIR", help="directory to write into (required)"
+    )
     docs.set_defaults(run=_docs)

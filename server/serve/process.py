@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pathlib
 import signal
 import socket
 import subprocess
@@ -22,10 +23,26 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 class TwinProcess:
-    """`apitwin serve` in a child process; a context manager that always stops it."""
+    """`apitwin serve` in a child process; a context manager that always stops it.
 
-    def __init__(self, *args: str, host: str = "127.0.0.1", ready_timeout: float = 15.0) -> None:
+        with TwinProcess("--seed", "7", "--world", "empty") as twin:
+            httpx.get(twin.url + "/meiro/workspaces", headers={"X-Access-Token": "twin-token"})
+
+    `args` are `apitwin serve`'s options (its --host and --port are chosen here: a free port on
+    `host`). `start()` returns once the twin answers, `stop()` (or leaving the `with`) stops it
+    and returns what it printed. What it prints goes to a pipe read at the stop, or with
+    `output=PATH` to that file: a twin that runs long or logs much never fills the pipe.
+    """
+
+    def __init__(
+        self,
+        *args: str,
+        host: str = "127.0.0.1",
+        ready_timeout: float = 15.0,
+        output: str | os.PathLike | None = None,
+    ) -> None:
         self.host = host
+        self.output = output
         self.port = free_port(host)
         self.url = f"http://{host}:{self.port}"
         self.args = args
@@ -47,20 +64,25 @@ class TwinProcess:
         command += ["--port", str(self.port), *self.args]
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         started = time.perf_counter()
+        sink = open(self.output, "w") if self.output is not None else subprocess.PIPE  # noqa: SIM115
         # Its own process group: `--workers N` children are stopped with it, never orphaned.
-        self.proc = subprocess.Popen(
-            command,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            env=env,
-            text=True,
-            start_new_session=True,
-        )
+        try:
+            self.proc = subprocess.Popen(
+                command,
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+                env=env,
+                text=True,
+                start_new_session=True,
+            )
+        finally:
+            if sink is not subprocess.PIPE:
+                sink.close()  # the child holds its own copy
         deadline = time.monotonic() + self.ready_timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                output = self.proc.stdout.read() if self.proc.stdout else ""
-                raise RuntimeError(f"twin exited with {self.proc.returncode}:\n{output}")
+                code, output = self.proc.returncode, self.stop()
+                raise RuntimeError(f"twin exited with {code}:\n{output}")
             with contextlib.suppress(httpx.HTTPError):
                 ready = httpx.get(
                     self.url + "/_twin/clock", headers=self.admin_headers, timeout=1.0
@@ -103,6 +125,8 @@ class TwinProcess:
         output = self.proc.stdout.read() if self.proc.stdout else ""
         if self.proc.stdout:
             self.proc.stdout.close()
+        elif self.output is not None:
+            output = pathlib.Path(self.output).read_text(errors="replace")
         self.proc = None
         return output
 
