@@ -18,7 +18,6 @@ from apitwin.serve.workers import (
     closing_store,
     freeze_startup,
     hand_over,
-    quiet_connexion_import,
     shared_store,
 )
 
@@ -48,7 +47,6 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     import uvicorn
 
-    quiet_connexion_import()
     from apitwin.app import create_app
 
     try:

@@ -143,20 +143,16 @@ def test_the_banner_names_only_what_is_served():
     assert "ops:pw" not in everything  # the password is never printed
 
 
-def test_the_app_imports_without_a_warning():
-    code = (
-        "from apitwin.serve.workers import quiet_connexion_import\n"
-        "quiet_connexion_import()\n"
-        "import apitwin.app\n"
-    )
+@pytest.mark.parametrize("command", [["-c", "import apitwin.app"], ["-m", "apitwin", "--version"]])
+def test_the_app_and_every_command_start_without_a_warning(command):
     done = subprocess.run(
-        [sys.executable, "-W", "error::UserWarning", "-c", code],
+        [sys.executable, "-W", "error::UserWarning", *command],
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 0 and "Warning" not in done.stderr, done.stderr
 
 
 def test_bench_help_prints_at_once():

@@ -13,7 +13,6 @@ import dataclasses
 import gc
 import json
 import os
-import warnings
 
 from apitwin.options import TwinOptions
 
@@ -29,15 +28,6 @@ def shared_store(store: str) -> bool:
     return store != "memory"
 
 
-def quiet_connexion_import() -> None:
-    """Connexion 3.3 imports starlette.testclient (for its own test client), and Starlette then
-    warns, on every start, that httpx should be httpx2 there: nothing the twin uses. Ignores
-    that one warning; called before the app's modules are first imported."""
-    warnings.filterwarnings(
-        "ignore", message=r"Using `httpx` with `starlette\.testclient` is deprecated"
-    )
-
-
 def hand_over(options: TwinOptions) -> None:
     """Puts the options where spawned workers find them (they inherit the environment)."""
     os.environ[OPTIONS_VARIABLE] = json.dumps(dataclasses.asdict(options))
@@ -45,7 +35,6 @@ def hand_over(options: TwinOptions) -> None:
 
 def app_from_environment():
     """uvicorn's app factory, called once in each worker process."""
-    quiet_connexion_import()
     from apitwin.app import create_app
 
     options = TwinOptions(**json.loads(os.environ[OPTIONS_VARIABLE]))
