@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
+import socket
 import sys
 
 from apitwin import __version__
 from apitwin.apis import APIS
 from apitwin.conformance import cli as conform_cli  # light: schemathesis loads at a run
-from apitwin.core.store import StoreError
+from apitwin.core.store import STORE_PREFIXES, StoreError
 from apitwin.docs import cli as docs_cli
 from apitwin.options import ADMIN_TOKEN_ENV, DEFAULT_SEED, WORLD_SIZES, TwinOptions, cache_dir
 from apitwin.pipeline.admin_guard import LOOPBACK, host_name
@@ -58,23 +60,38 @@ def _serve(args: argparse.Namespace) -> int:
     except StoreError as exc:  # a damaged state file, an unreachable Redis: one clear line
         print(f"apitwin serve: {exc}", file=sys.stderr)
         return 1
+    try:
+        # Bound before the banner: a busy port is said plainly, and --port 0 shows the real one.
+        family = socket.AF_INET6 if ":" in options.host else socket.AF_INET
+        sock = socket.create_server((options.host, options.port), family=family)
+    except OSError as exc:
+        print(
+            f"apitwin serve: cannot listen on {options.host}:{options.port}: {exc}", file=sys.stderr
+        )
+        return 1
+    options.port = sock.getsockname()[1]
     warning = exposure_warning(options)
     if warning:
         print(warning, file=sys.stderr)
     print(banner(options, args.workers), flush=True)
     # uvloop + httptools: with asyncio's loop, uvicorn's workers lose TCP_NODELAY (a 40 ms
     # stall per keep-alive request).
-    server = dict(host=options.host, port=options.port, loop="uvloop", http="httptools")
+    server = dict(
+        host=options.host, port=options.port, loop="uvloop", http="httptools",
+        log_level=args.log_level,
+    )  # fmt: skip
     if args.workers == 1:
-        uvicorn.run(app, **server, log_level=args.log_level)
+        uvicorn.Server(uvicorn.Config(app, **server)).run(sockets=[sock])
     else:
+        # uvicorn's supervisor binds for its workers itself (its socket hand-over is not a
+        # stable interface): the port found free above is handed to it.
+        sock.close()
         hand_over(options)
         uvicorn.run(
             "apitwin.serve.workers:app_from_environment",
             factory=True,
             workers=args.workers,
             **server,
-            log_level=args.log_level,
         )
     return 0
 
@@ -165,14 +182,45 @@ def _positive(kind):
     return parse
 
 
+def _port(value: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, got {value!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 0-65535, got {value}")
+    return port
+
+
+def _date(value: str) -> str:
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {value!r}") from None
+    return value
+
+
+def _store(value: str) -> str:
+    if value == "memory" or value.startswith(STORE_PREFIXES):
+        return value
+    raise argparse.ArgumentTypeError(f"{value!r}: use memory, file:PATH or redis://HOST:PORT/DB")
+
+
 def _user_pass(value: str) -> str:
     if ":" not in value or value.startswith(":"):
         raise argparse.ArgumentTypeError("expected USER:PASS")
     return value
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line (exit 2); its subcommands' parsers are of this class too."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="apitwin", description=__doc__)
+    parser = _Parser(prog="apitwin", description=__doc__)
     parser.add_argument("--version", action="version", version=f"apitwin {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -184,7 +232,12 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=HelpFormatter,
     )
     serve.add_argument("--host", default=TwinOptions.host, help="address to listen on")
-    serve.add_argument("--port", type=int, default=TwinOptions.port, help="port to listen on")
+    serve.add_argument(
+        "--port",
+        type=_port,
+        default=TwinOptions.port,
+        help="port to listen on (0: a free one, shown in the banner)",
+    )
     serve.add_argument(
         "--api",
         choices=sorted(APIS),
@@ -194,9 +247,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--seed", type=int, default=DEFAULT_SEED, help="chooses the world: same seed, same world"
     )
-    serve.add_argument("--store", default=TwinOptions.store, metavar="STORE", help=STORE_HELP)
+    serve.add_argument(
+        "--store", type=_store, default=TwinOptions.store, metavar="STORE", help=STORE_HELP
+    )
     serve.add_argument(
         "--epoch",
+        type=_date,
         metavar="YYYY-MM-DD",
         help="day the seeded history ends (default: today, UTC)",
     )

@@ -18,6 +18,10 @@ DEFAULT_PREFIX = "apitwin"
 USAGE = "use 'memory', 'file:PATH' or 'redis://HOST:PORT/DB'"
 
 
+# The forms of --store besides "memory".
+STORE_PREFIXES = ("file:", "redis://", "rediss://", "unix://")
+
+
 def open_store(url: str, prefix: str = DEFAULT_PREFIX) -> Store:
     """Open the backend named by `--store`."""
     if url == "memory":
@@ -40,4 +44,4 @@ def open_store(url: str, prefix: str = DEFAULT_PREFIX) -> Store:
     raise StoreError(f"unknown store {url!r}: {USAGE}")
 
 
-__all__ = ["DEFAULT_PREFIX", "MemoryStore", "Store", "StoreError", "open_store"]
+__all__ = ["DEFAULT_PREFIX", "STORE_PREFIXES", "MemoryStore", "Store", "StoreError", "open_store"]
