@@ -73,8 +73,8 @@ def test_the_wheel_installs_one_package_with_its_data(wheel):
         "apitwin/specs/DECISIONS.md",
         "apitwin/fixtures/director_workflows.yaml",
         "apitwin/conformance/known_deviations.yaml",
-        "apitwin/redoc/redoc.standalone.js",
-        "apitwin/redoc/LICENSE",
+        "apitwin/docs/redoc/redoc.standalone.js",
+        "apitwin/docs/redoc/LICENSE",
     ):
         assert data in names, data
     metadata = zipfile.ZipFile(wheel).read(

@@ -25,7 +25,7 @@ import inspect
 import json
 
 from connexion import NoContent
-from connexion.exceptions import NonConformingResponseHeaders
+from connexion.exceptions import BadRequestProblem, NonConformingResponseHeaders
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from connexion.middleware.request_validation import RequestValidationOperation
 from connexion.middleware.response_validation import ResponseValidationOperation
@@ -215,7 +215,8 @@ class CompiledOperation:
         if self.body_name is not None:
             if raw is None:
                 raw = await _read_body(receive)
-            body = self._body_argument(request, raw, parsed if encoding == "utf-8" else _UNPARSED)
+            parsed = parsed if encoding == "utf-8" else _UNPARSED
+            body = self._body_argument(mime_type, raw, parsed)
         return self._arguments(request, body)
 
     def _nullable(self, mime_type: str) -> bool:
@@ -231,13 +232,21 @@ class CompiledOperation:
             strict_validation=True,
             uri_parser=self.uri_parser,
         )
-        receive, _ = await validator.wrap_receive(_replay(raw, receive), scope=scope)
+        try:
+            receive, _ = await validator.wrap_receive(_replay(raw, receive), scope=scope)
+        except UnicodeDecodeError:
+            raise  # the app's handler words it
+        except ValueError as exc:  # json.loads past Python's integer digits limit (not a
+            # JSONDecodeError, which Connexion's validator words itself)
+            raise BadRequestProblem(detail=f"Request body is not valid JSON: {exc}") from None
         return await _read_body(receive)  # what it lets through (a default body, if any)
 
-    def _body_argument(self, request: ConnexionRequest, raw: bytes, parsed):
-        """ConnexionRequest.get_body and _get_body_argument_json: JSON for a JSON content type
-        (None if it does not parse), the bytes otherwise; the schema's default for no body."""
-        if is_json_mimetype(request.content_type):
+    def _body_argument(self, mime_type: str, raw: bytes, parsed):
+        """ConnexionRequest.get_body and _get_body_argument_json: JSON for a JSON media type
+        (None if it does not parse), the bytes otherwise; the schema's default for no body.
+        The media type is the one validation used: without a Content-Type, the operation's
+        (Connexion handed such a body to the handler as bytes, which no handler reads)."""
+        if is_json_mimetype(mime_type):
             if parsed is _UNPARSED:
                 try:
                     parsed = json.loads(raw)
@@ -246,7 +255,7 @@ class CompiledOperation:
             body = parsed
         else:
             body = raw or None
-        schema = self.operation.body_schema(request.mimetype)
+        schema = self.operation.body_schema(mime_type)
         if is_nullable(schema) and is_null(body):
             return None
         if body is None:
