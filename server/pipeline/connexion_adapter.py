@@ -17,11 +17,13 @@ from connexion.decorators.parameter import (
     sanitized,
 )
 from connexion.frameworks import starlette as starlette_framework
+from connexion.lifecycle import ConnexionRequest
 
 __all__ = [
     "framework_response",
     "query_defaults",
     "register_convertors",
+    "request",
     "route_path",
     "sanitize",
     "uri_parser",
@@ -45,8 +47,28 @@ def route_path(path: str, types: dict) -> str:
 
 
 def uri_parser(operation):
-    """The URI parser Connexion builds per request for an operation (query/path resolution)."""
-    return operation._uri_parser_class(operation.parameters, operation.body_definition())
+    """The URI parser Connexion builds per request for an operation (query/path resolution),
+    built once: its `param_schemas` (a dict it rebuilds on every read, read for every path and
+    query value) is kept after the first read."""
+    parser_class = _kept_schemas(operation._uri_parser_class)
+    return parser_class(operation.parameters, operation.body_definition())
+
+
+@functools.cache
+def _kept_schemas(parser_class: type) -> type:
+    # The parser's parameter definitions are set in its __init__ and never change after.
+    kept = functools.cached_property(parser_class.param_schemas.fget)
+    return type(parser_class.__name__, (parser_class,), {"param_schemas": kept})
+
+
+def request(scope, parser) -> ConnexionRequest:
+    """ConnexionRequest(scope, uri_parser=parser), which parses the query string on the first read
+    of its query_params; with no query string there is nothing to parse: they are {} (what
+    Connexion resolves an empty query to)."""
+    found = ConnexionRequest(scope, uri_parser=parser)
+    if not scope["query_string"]:
+        found._query_params = {}
+    return found
 
 
 def query_defaults(definitions: dict) -> dict:
