@@ -49,16 +49,38 @@ def route_path(path: str, types: dict) -> str:
 def uri_parser(operation):
     """The URI parser Connexion builds per request for an operation (query/path resolution),
     built once: its `param_schemas` (a dict it rebuilds on every read, read for every path and
-    query value) is kept after the first read."""
-    parser_class = _kept_schemas(operation._uri_parser_class)
+    query value) is kept after the first read, and so are the path parameters it resolved."""
+    parser_class = _kept(operation._uri_parser_class)
     return parser_class(operation.parameters, operation.body_definition())
 
 
+_SCALARS = (str, int, float, bool, type(None))
+_PATHS_KEPT = 4096  # resolved path parameters a parser keeps (then it starts afresh)
+
+
 @functools.cache
-def _kept_schemas(parser_class: type) -> type:
-    # The parser's parameter definitions are set in its __init__ and never change after.
-    kept = functools.cached_property(parser_class.param_schemas.fget)
-    return type(parser_class.__name__, (parser_class,), {"param_schemas": kept})
+def _kept(parser_class: type) -> type:
+    # The parser's parameter definitions are set in its __init__ and never change after, and
+    # resolve_path is a function of them and of the values: the same values resolve the same.
+    def resolve_path(self, path_data):
+        key = tuple((name, type(value), value) for name, value in path_data.items())
+        kept = self.__dict__.setdefault("_kept_paths", {})
+        found = kept.get(key)
+        if found is None:
+            found = parser_class.resolve_path(self, path_data)
+            if all(isinstance(value, _SCALARS) for value in found.values()):
+                if len(kept) >= _PATHS_KEPT:
+                    kept.clear()
+                kept[key] = found
+            else:
+                return found
+        return dict(found)  # the caller's own dict
+
+    namespace = {
+        "param_schemas": functools.cached_property(parser_class.param_schemas.fget),
+        "resolve_path": resolve_path,
+    }
+    return type(parser_class.__name__, (parser_class,), namespace)
 
 
 def request(scope, parser) -> ConnexionRequest:
