@@ -18,6 +18,7 @@ from connexion.decorators.parameter import (
 )
 from connexion.frameworks import starlette as starlette_framework
 from connexion.lifecycle import ConnexionRequest
+from starlette.requests import Request as StarletteRequest
 
 __all__ = [
     "framework_response",
@@ -87,7 +88,8 @@ def request(scope, parser) -> ConnexionRequest:
     """ConnexionRequest(scope, uri_parser=parser), which parses the query string on the first read
     of its query_params; with no query string there is nothing to parse: they are {} (what
     Connexion resolves an empty query to)."""
-    found = ConnexionRequest(scope, uri_parser=parser)
+    # from_starlette_request: the same object, without __init__'s hasattr through __getattr__.
+    found = ConnexionRequest.from_starlette_request(StarletteRequest(scope), uri_parser=parser)
     if not scope["query_string"]:
         found._query_params = {}
     return found

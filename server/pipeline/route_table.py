@@ -24,6 +24,7 @@ import dataclasses
 import inspect
 import json
 
+import orjson
 from connexion import NoContent
 from connexion.exceptions import NonConformingResponseHeaders
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
@@ -432,7 +433,13 @@ def _fast_body(check, raw: bytes, encoding: str, headers, nullable: bool):
     if len(check) < 3 or not raw or not _has_length(headers):
         return _UNPARSED
     try:
-        body = json.loads(raw.decode(encoding))
+        # orjson reads what it reads as json.loads does (it refuses NaN, lone surrogates and
+        # numbers past 64 bits or a double, which json.loads takes: then json.loads decides).
+        body = orjson.loads(raw) if encoding == "utf-8" else _UNPARSED
+    except orjson.JSONDecodeError:
+        body = _UNPARSED
+    try:
+        body = json.loads(raw.decode(encoding)) if body is _UNPARSED else body
     except (ValueError, RecursionError, LookupError):
         return _UNPARSED
     if body is None:
