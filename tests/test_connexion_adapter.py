@@ -89,6 +89,20 @@ def test_a_request_without_a_query_string_has_the_query_connexion_resolves():
         own = ConnexionRequest(_scope(query), uri_parser=parser)
         assert adapter.request(_scope(query), parser).query_params == own.query_params
     assert ConnexionRequest(_scope(b""), uri_parser=parser).query_params == {}
+    # A query string resolved before is handed over again: equal, and the caller's own dict.
+    first = adapter.request(_scope(b"limit=4&key=b"), parser).query_params
+    first["limit"] = 99
+    again = adapter.request(_scope(b"limit=4&key=b"), parser).query_params
+    assert again == ConnexionRequest(_scope(b"limit=4&key=b"), uri_parser=parser).query_params
+    assert again == {"limit": 4, "key": "b"}
+
+
+def test_kept_path_parameters_are_the_callers_own():
+    parser = adapter.uri_parser(_operation())
+    first = parser.resolve_path({"thing_id": "7"})
+    first["thing_id"] = 8
+    assert parser.resolve_path({"thing_id": "7"}) == {"thing_id": 7}
+    assert parser.resolve_path({"thing_id": 7}) == {"thing_id": 7}
 
 
 def test_query_defaults_and_values_as_handlers_get_them():

@@ -57,6 +57,7 @@ def uri_parser(operation):
 
 _SCALARS = (str, int, float, bool, type(None))
 _PATHS_KEPT = 4096  # resolved path parameters a parser keeps (then it starts afresh)
+_QUERIES_KEPT = 1024  # resolved query strings a parser keeps (then it starts afresh)
 
 
 @functools.cache
@@ -90,8 +91,22 @@ def request(scope, parser) -> ConnexionRequest:
     Connexion resolves an empty query to)."""
     # from_starlette_request: the same object, without __init__'s hasattr through __getattr__.
     found = ConnexionRequest.from_starlette_request(StarletteRequest(scope), uri_parser=parser)
-    if not scope["query_string"]:
+    query = scope["query_string"]
+    if not query:
         found._query_params = {}
+        return found
+    # The query Connexion resolves is a function of the query string (and the parser's
+    # definitions): one resolved before is handed over again, as a fresh dict.
+    kept = parser.__dict__.setdefault("_kept_queries", {})
+    resolved = kept.get(query)
+    if resolved is not None:
+        found._query_params = dict(resolved)
+        return found
+    resolved = found.query_params
+    if all(isinstance(value, _SCALARS) for value in resolved.values()):
+        if len(kept) >= _QUERIES_KEPT:
+            kept.clear()
+        kept[query] = dict(resolved)
     return found
 
 

@@ -122,6 +122,8 @@ class _Parameters(ParameterValidator):
             super().validate_request(request)
 
     def validate_parameter(self, parameter_type, value, param, param_name=None):
+        if value is None and not param.get("required"):
+            return None  # Connexion's answer for a value not sent, whatever the schema
         if value is not None and not (is_nullable(param) and is_null(value)):
             validator, verdicts = self._checks[id(param)]
             if not isinstance(value, str | int | float):  # arrays: not remembered
