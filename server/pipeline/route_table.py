@@ -108,10 +108,16 @@ class _Parameters(ParameterValidator):
         query = request.query_params
         check = self.validate_parameter
         refused = not query.keys() <= self._known_query
-        refused = refused or any(check("query", query.get(p["name"]), p) for p in self._query)
+        for p in () if refused else self._query:
+            if check("query", query.get(p["name"]), p):
+                refused = True
+                break
         if not refused and self._path:
             path = request.path_params
-            refused = any(check("path", path.get(key), p) for p, key in self._path)
+            for p, key in self._path:
+                if check("path", path.get(key), p):
+                    refused = True
+                    break
         if not refused and self._header:
             headers = request.headers
             refused = any(check("header", headers.get(p["name"]), p) for p in self._header)
@@ -622,7 +628,7 @@ class GuardLayer:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        found = resolved(scope)
+        found = scope["extensions"][RESOLVED]  # RouteLayer put it there
         found.kwargs = await found.operation.arguments_for(scope, receive)
         await self.app(scope, receive, send)
 
@@ -646,7 +652,10 @@ class HandlerLayer:
     """Innermost: calls the handler with the checked arguments and sends its answer."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        found = resolved(scope)
+        found = scope["extensions"][RESOLVED]
         operation = found.operation
-        response = operation.response(await operation.call(found.kwargs))
-        await response(scope, receive, send)
+        if operation.is_async:  # operation.call, one coroutine less
+            result = await operation.handler(**found.kwargs)
+        else:
+            result = await operation.call(found.kwargs)
+        await operation.response(result)(scope, receive, send)
