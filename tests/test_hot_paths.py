@@ -82,7 +82,11 @@ def test_listed_workspaces_show_every_change_and_the_clock():
 
             async def listed(workspace_id: int) -> dict:
                 page = await api.get("/meiro/workspaces?limit=100", headers=TOKEN)
-                return next(w for w in page.json()["workspaces"] if w["id"] == workspace_id)
+                row = next(w for w in page.json()["workspaces"] if w["id"] == workspace_id)
+                # The single read comes from the same memo of views: the same answer.
+                one = await api.get(f"/meiro/workspaces/{workspace_id}", headers=TOKEN)
+                assert one.json()["workspace"] == row
+                return row
 
             catalog = (await api.get("/_twin/catalog")).json()["meiro"]
             workspace = catalog["workspace_ids"][-1]
@@ -100,6 +104,10 @@ def test_listed_workspaces_show_every_change_and_the_clock():
             ended = await listed(workspace)
             assert ended["last_run_duration"] is not None  # the run ended as the clock moved
             assert ended["last_activity"] > queued["last_activity"]
+            trashed = await api.delete(f"/meiro/workspaces/{workspace}", headers=TOKEN)
+            assert trashed.status_code == 200
+            gone = await api.get(f"/meiro/workspaces/{workspace}", headers=TOKEN)
+            assert gone.status_code == 404
 
     asyncio.run(scenario())
 
