@@ -72,6 +72,39 @@ def test_uri_parser_types_query_and_path_values():
     assert parser.resolve_path({"thing_id": "7"}) == {"thing_id": 7}
 
 
+def test_the_kept_parser_resolves_as_connexions_own():
+    op = _operation()
+    kept, own = adapter.uri_parser(op), op._uri_parser_class(op.parameters, op.body_definition())
+    assert isinstance(kept, op._uri_parser_class)
+    assert kept.param_schemas == own.param_schemas  # read twice: the kept one is the same
+    assert kept.param_schemas == own.param_schemas
+    for query in ({"limit": ["5"]}, {"limit": ["x"], "key": ["a", "b"]}, {"other": ["1"]}, {}):
+        assert kept.resolve_query(dict(query)) == own.resolve_query(dict(query))
+    assert kept.resolve_path({"thing_id": "7"}) == own.resolve_path({"thing_id": "7"})
+
+
+def test_a_request_without_a_query_string_has_the_query_connexion_resolves():
+    parser = adapter.uri_parser(_operation())
+    for query in (b"", b"limit=3&key=a"):
+        own = ConnexionRequest(_scope(query), uri_parser=parser)
+        assert adapter.request(_scope(query), parser).query_params == own.query_params
+    assert ConnexionRequest(_scope(b""), uri_parser=parser).query_params == {}
+    # A query string resolved before is handed over again: equal, and the caller's own dict.
+    first = adapter.request(_scope(b"limit=4&key=b"), parser).query_params
+    first["limit"] = 99
+    again = adapter.request(_scope(b"limit=4&key=b"), parser).query_params
+    assert again == ConnexionRequest(_scope(b"limit=4&key=b"), uri_parser=parser).query_params
+    assert again == {"limit": 4, "key": "b"}
+
+
+def test_kept_path_parameters_are_the_callers_own():
+    parser = adapter.uri_parser(_operation())
+    first = parser.resolve_path({"thing_id": "7"})
+    first["thing_id"] = 8
+    assert parser.resolve_path({"thing_id": "7"}) == {"thing_id": 7}
+    assert parser.resolve_path({"thing_id": 7}) == {"thing_id": 7}
+
+
 def test_query_defaults_and_values_as_handlers_get_them():
     assert adapter.query_defaults({"limit": LIMIT, "key": KEY}) == {"limit": 20}
     assert adapter.value_from_param(5, LIMIT) == 5

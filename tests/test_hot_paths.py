@@ -82,7 +82,11 @@ def test_listed_workspaces_show_every_change_and_the_clock():
 
             async def listed(workspace_id: int) -> dict:
                 page = await api.get("/meiro/workspaces?limit=100", headers=TOKEN)
-                return next(w for w in page.json()["workspaces"] if w["id"] == workspace_id)
+                row = next(w for w in page.json()["workspaces"] if w["id"] == workspace_id)
+                # The single read comes from the same memo of views: the same answer.
+                one = await api.get(f"/meiro/workspaces/{workspace_id}", headers=TOKEN)
+                assert one.json()["workspace"] == row
+                return row
 
             catalog = (await api.get("/_twin/catalog")).json()["meiro"]
             workspace = catalog["workspace_ids"][-1]
@@ -100,6 +104,10 @@ def test_listed_workspaces_show_every_change_and_the_clock():
             ended = await listed(workspace)
             assert ended["last_run_duration"] is not None  # the run ended as the clock moved
             assert ended["last_activity"] > queued["last_activity"]
+            trashed = await api.delete(f"/meiro/workspaces/{workspace}", headers=TOKEN)
+            assert trashed.status_code == 200
+            gone = await api.get(f"/meiro/workspaces/{workspace}", headers=TOKEN)
+            assert gone.status_code == 404
 
     asyncio.run(scenario())
 
@@ -118,3 +126,62 @@ def test_remembered_ended_runs_equal_fresh_ones():
     assert len(fresh) > 100
     for _ in range(2):  # the second read comes from memory
         assert ylem_runs.Runs(world).pipeline_runs(uuid, 0, 1e12) == fresh
+
+
+def test_kept_director_plans_equal_fresh_ones():
+    from apitwin.apis.director import lifecycle as director_lifecycle
+
+    tasks = [
+        {"id": "a", "previous": []},
+        {"id": "b", "previous": ["a"]},
+        {"id": "c", "previous": ["a"]},
+        {"id": "d", "previous": ["b", "c"]},
+    ]
+    for seed, created in itertools.product((1, 1337), (1_700_000_000, 1_700_000_060)):
+        record = {"id": "f2b7", "created": created, "tasks": tasks}
+        fresh = director_lifecycle._draw_plan(record, seed)
+        assert director_lifecycle._plan(record, seed) == fresh
+        assert director_lifecycle._plan(record, seed) == fresh  # kept
+        other = {**record, "tasks": tasks[:2]}  # same id, other tasks: its own plan
+        assert director_lifecycle._plan(other, seed) == director_lifecycle._draw_plan(other, seed)
+
+
+def test_parameter_checks_refuse_as_connexions_validator_refuses():
+    from connexion.operations import OpenAPIOperation
+    from connexion.resolver import Resolver
+    from connexion.validators import ParameterValidator
+
+    from apitwin.pipeline import connexion_adapter as adapter
+    from apitwin.pipeline.route_table import _Parameters
+
+    limit = {"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": 50}}
+    need = {"name": "need", "in": "query", "required": True, "schema": {"type": "string"}}
+    header = {"name": "X-Mode", "in": "header", "schema": {"type": "string", "enum": ["a"]}}
+    path = [{"name": "thing_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+    op = OpenAPIOperation(
+        "get", "/things/{thing_id}", {"operationId": "op", "parameters": [limit, need, header],
+        "responses": {"200": {}}}, path_parameters=path, components={},
+        resolver=Resolver(function_resolver=lambda operation_id: print),
+    )  # fmt: skip
+    parser = adapter.uri_parser(op)
+    ours = _Parameters(op.parameters, parser, ["api_key"])
+    theirs = ParameterValidator(
+        op.parameters, uri_parser=parser, strict_validation=True, security_query_params=["api_key"]
+    )
+
+    def verdict(validator, query, headers, thing):
+        scope = {"type": "http", "method": "GET", "path": "/things/1", "query_string": query,
+                 "headers": headers, "path_params": {"thing_id": thing}}  # fmt: skip
+        try:
+            validator.validate_request(adapter.request(scope, parser))
+        except Exception as exc:  # noqa: BLE001 - the problem raised is what is compared
+            return type(exc), exc.detail
+        return None
+
+    queries = [b"", b"need=x", b"need=x&limit=5", b"need=x&limit=500", b"need=x&limit=q",
+               b"need=x&other=1", b"need=x&api_key=k", b"limit=5"]  # fmt: skip
+    headers = [[], [(b"x-mode", b"a")], [(b"x-mode", b"b")]]
+    for query, head, thing in itertools.product(queries, headers, (7, "x")):
+        assert verdict(ours, query, head, thing) == verdict(theirs, query, head, thing)
+    assert verdict(ours, b"need=x", [], 7) is None
+    assert verdict(ours, b"need=x&other=1", [], 7)[0].__name__ == "ExtraParameterProblem"

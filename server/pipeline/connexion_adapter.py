@@ -17,11 +17,14 @@ from connexion.decorators.parameter import (
     sanitized,
 )
 from connexion.frameworks import starlette as starlette_framework
+from connexion.lifecycle import ConnexionRequest
+from starlette.requests import Request as StarletteRequest
 
 __all__ = [
     "framework_response",
     "query_defaults",
     "register_convertors",
+    "request",
     "route_path",
     "sanitize",
     "uri_parser",
@@ -45,8 +48,66 @@ def route_path(path: str, types: dict) -> str:
 
 
 def uri_parser(operation):
-    """The URI parser Connexion builds per request for an operation (query/path resolution)."""
-    return operation._uri_parser_class(operation.parameters, operation.body_definition())
+    """The URI parser Connexion builds per request for an operation (query/path resolution),
+    built once: its `param_schemas` (a dict it rebuilds on every read, read for every path and
+    query value) is kept after the first read, and so are the path parameters it resolved."""
+    parser_class = _kept(operation._uri_parser_class)
+    return parser_class(operation.parameters, operation.body_definition())
+
+
+_SCALARS = (str, int, float, bool, type(None))
+_PATHS_KEPT = 4096  # resolved path parameters a parser keeps (then it starts afresh)
+_QUERIES_KEPT = 1024  # resolved query strings a parser keeps (then it starts afresh)
+
+
+@functools.cache
+def _kept(parser_class: type) -> type:
+    # The parser's parameter definitions are set in its __init__ and never change after, and
+    # resolve_path is a function of them and of the values: the same values resolve the same.
+    def resolve_path(self, path_data):
+        key = tuple((name, type(value), value) for name, value in path_data.items())
+        kept = self.__dict__.setdefault("_kept_paths", {})
+        found = kept.get(key)
+        if found is None:
+            found = parser_class.resolve_path(self, path_data)
+            if all(isinstance(value, _SCALARS) for value in found.values()):
+                if len(kept) >= _PATHS_KEPT:
+                    kept.clear()
+                kept[key] = found
+            else:
+                return found
+        return dict(found)  # the caller's own dict
+
+    namespace = {
+        "param_schemas": functools.cached_property(parser_class.param_schemas.fget),
+        "resolve_path": resolve_path,
+    }
+    return type(parser_class.__name__, (parser_class,), namespace)
+
+
+def request(scope, parser) -> ConnexionRequest:
+    """ConnexionRequest(scope, uri_parser=parser), which parses the query string on the first read
+    of its query_params; with no query string there is nothing to parse: they are {} (what
+    Connexion resolves an empty query to)."""
+    # from_starlette_request: the same object, without __init__'s hasattr through __getattr__.
+    found = ConnexionRequest.from_starlette_request(StarletteRequest(scope), uri_parser=parser)
+    query = scope["query_string"]
+    if not query:
+        found._query_params = {}
+        return found
+    # The query Connexion resolves is a function of the query string (and the parser's
+    # definitions): one resolved before is handed over again, as a fresh dict.
+    kept = parser.__dict__.setdefault("_kept_queries", {})
+    resolved = kept.get(query)
+    if resolved is not None:
+        found._query_params = dict(resolved)
+        return found
+    resolved = found.query_params
+    if all(isinstance(value, _SCALARS) for value in resolved.values()):
+        if len(kept) >= _QUERIES_KEPT:
+            kept.clear()
+        kept[query] = dict(resolved)
+    return found
 
 
 def query_defaults(definitions: dict) -> dict:

@@ -13,7 +13,6 @@ import re
 import time
 import urllib.parse
 
-from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from apitwin.pipeline.route_table import resolved
@@ -33,7 +32,8 @@ def is_secret(name: str) -> bool:
 
 def redacted_headers(scope: Scope) -> dict[str, str]:
     shown: dict[str, str] = {}
-    for name, value in Headers(scope=scope).items():
+    for raw_name, raw_value in scope["headers"]:  # Headers(scope=scope).items(), without it
+        name, value = raw_name.decode("latin-1"), raw_value.decode("latin-1")
         if is_secret(name):
             scheme, _, rest = value.partition(" ")
             value = f"{scheme} {REDACTED}" if name.endswith("authorization") and rest else REDACTED

@@ -24,6 +24,7 @@ import dataclasses
 import inspect
 import json
 
+import orjson
 from connexion import NoContent
 from connexion.exceptions import BadRequestProblem, NonConformingResponseHeaders
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
@@ -44,6 +45,7 @@ from connexion.utils import (
 )
 from connexion.validators import VALIDATOR_MAP, JSONRequestBodyValidator, ParameterValidator
 from jsonschema import Draft4Validator
+from python_multipart.multipart import parse_options_header  # ConnexionRequest.mimetype's
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 from starlette.routing import Mount, Route, Router
@@ -93,7 +95,41 @@ class _Parameters(ParameterValidator):
             for p in parameters
         }
 
+        # What validate_request works out per request, worked out once.
+        self._query = self.parameters.get("query", [])
+        self._known_query = {p["name"] for p in self._query} | self.security_query_params
+        self._path = [(p, p["name"].replace("-", "_")) for p in self.parameters.get("path", [])]
+        self._header = self.parameters.get("header", [])
+        self._cookie = self.parameters.get("cookie", [])
+
+    def validate_request(self, request):
+        """Connexion's validate_request, the same checks of the same values in the same order;
+        on the first refusal Connexion's own runs, to raise its problem for it."""
+        query = request.query_params
+        check = self.validate_parameter
+        refused = not query.keys() <= self._known_query
+        for p in () if refused else self._query:
+            if check("query", query.get(p["name"]), p):
+                refused = True
+                break
+        if not refused and self._path:
+            path = request.path_params
+            for p, key in self._path:
+                if check("path", path.get(key), p):
+                    refused = True
+                    break
+        if not refused and self._header:
+            headers = request.headers
+            refused = any(check("header", headers.get(p["name"]), p) for p in self._header)
+        if not refused and self._cookie:
+            cookies = request.cookies
+            refused = any(check("cookie", cookies.get(p["name"]), p) for p in self._cookie)
+        if refused:
+            super().validate_request(request)
+
     def validate_parameter(self, parameter_type, value, param, param_name=None):
+        if value is None and not param.get("required"):
+            return None  # Connexion's answer for a value not sent, whatever the schema
         if value is not None and not (is_nullable(param) and is_null(value)):
             validator, verdicts = self._checks[id(param)]
             if not isinstance(value, str | int | float):  # arrays: not remembered
@@ -150,6 +186,12 @@ class CompiledOperation:
             raise RuntimeError(f"{self.operation_id}: form bodies are not supported")
         # Body validators by request media type (a media type Connexion has none for: None).
         self._bodies: dict[str, tuple | None] = {}
+        # Worked out once per value a request sends (a few values; at most _KEPT_VALUES kept).
+        self._media_types: dict[bytes, tuple[str, str, bool]] = {}
+        self._nullables: dict[str, bool] = {}
+        self._body_shapes: dict[str, tuple[bool, dict]] = {}
+        self._json_answers: dict[str, bool] = {}
+        self._typed_values: dict[tuple, object] = {}
         self.body_name = None
         if op.is_request_body_defined and (self.arguments or self.has_kwargs):
             name = adapter.sanitize(op.body_name(None))
@@ -195,13 +237,15 @@ class CompiledOperation:
     async def arguments_for(self, scope: Scope, receive: Receive) -> dict:
         """The handler's keyword arguments; raises Connexion's problem for a request it refuses,
         in Connexion's order: credentials, parameters, media type, body."""
-        request = ConnexionRequest(scope, uri_parser=self.uri_parser)
+        request = adapter.request(scope, self.uri_parser)
         await self.verify(request)
         self.parameters.validate_request(request)
         headers = scope["headers"]
-        if any(name == b"content-type" for name, _ in headers):
-            mime_type, encoding = self.media.extract_content_type(headers)
-            self.media.validate_mime_type(mime_type)
+        content_type = next((value for name, value in headers if name == b"content-type"), None)
+        if content_type is not None:
+            mime_type, encoding, accepted = self._media(content_type)
+            if not accepted:
+                self.media.validate_mime_type(mime_type)  # raises Connexion's problem
         else:  # what Connexion guesses (and accepts) for a request without one
             mime_type, encoding = self.guessed_media_type, "utf-8"
         raw, parsed = None, _UNPARSED
@@ -219,8 +263,37 @@ class CompiledOperation:
             body = self._body_argument(mime_type, raw, parsed)
         return self._arguments(request, body)
 
+    def _media(self, value: bytes) -> tuple[str, str, bool]:
+        """Connexion's mime type, encoding and verdict (validate_mime_type) for a Content-Type
+        value (ASGI header names are lower case: it is the header Connexion reads)."""
+        found = self._media_types.get(value)
+        if found is None:
+            mime_type, encoding = self.media.extract_content_type([(b"content-type", value)])
+            try:
+                self.media.validate_mime_type(mime_type)
+                accepted = True
+            except Exception:  # noqa: BLE001 - raised again, by Connexion, for the request
+                accepted = False
+            found = (mime_type, encoding, accepted)
+            _keep(self._media_types, value, found)
+        return found
+
     def _nullable(self, mime_type: str) -> bool:
-        return bool(is_nullable(self.operation.body_definition(mime_type)))
+        found = self._nullables.get(mime_type)
+        if found is None:
+            found = bool(is_nullable(self.operation.body_definition(mime_type)))
+            _keep(self._nullables, mime_type, found)
+        return found
+
+    def _body_shape(self, content_type: str) -> tuple[bool, dict]:
+        """Whether a request's Content-Type is JSON (ConnexionRequest.get_body) and the body schema
+        for its mime type."""
+        found = self._body_shapes.get(content_type)
+        if found is None:
+            mime_type = parse_options_header(content_type)[0].decode()
+            found = (is_json_mimetype(content_type), self.operation.body_schema(mime_type))
+            _keep(self._body_shapes, content_type, found)
+        return found
 
     async def _validate_body(self, check, raw, encoding, mime_type, scope, receive) -> bytes:
         validator_class, schema = check[0], check[1]
@@ -246,7 +319,8 @@ class CompiledOperation:
         (None if it does not parse), the bytes otherwise; the schema's default for no body.
         The media type is the one validation used: without a Content-Type, the operation's
         (Connexion handed such a body to the handler as bytes, which no handler reads)."""
-        if is_json_mimetype(mime_type):
+        is_json, schema = self._body_shape(mime_type)
+        if is_json:
             if parsed is _UNPARSED:
                 try:
                     parsed = json.loads(raw)
@@ -255,12 +329,25 @@ class CompiledOperation:
             body = parsed
         else:
             body = raw or None
-        schema = self.operation.body_schema(mime_type)
         if is_nullable(schema) and is_null(body):
             return None
         if body is None:
             return copy.deepcopy(schema.get("default", {}))
         return body
+
+    def _typed(self, name: str, value, definition: dict):
+        """adapter.value_from_param, kept per scalar value (the same value types the same)."""
+        if not isinstance(value, _SCALARS):
+            return adapter.value_from_param(value, definition)
+        key = (name, type(value), value)
+        found = self._typed_values.get(key, _UNPARSED)
+        if found is _UNPARSED:
+            found = adapter.value_from_param(value, definition)
+            if isinstance(found, _SCALARS):
+                if len(self._typed_values) >= _TYPED_KEPT:
+                    self._typed_values.clear()
+                self._typed_values[key] = found
+        return found
 
     def _wants(self, name: str) -> bool:
         return self.has_kwargs or name in self.arguments
@@ -272,16 +359,16 @@ class CompiledOperation:
         for name, value in request.path_params.items():
             definition = self.path_definitions.get(name)
             kwargs[adapter.sanitize(name)] = (
-                value if definition is None else adapter.value_from_param(value, definition)
+                value if definition is None else self._typed(name, value, definition)
             )
-        query = request.query_params if request.scope["query_string"] else {}
+        query = request.query_params
         merged = (
             copy.deepcopy(self.query_defaults) if self.mutable_defaults else {**self.query_defaults}
         )
         for name, value in deep_merge(merged, query).items():
             key = adapter.sanitize(name)
             if self._wants(key) and name in self.query_definitions:
-                kwargs[key] = adapter.value_from_param(value, self.query_definitions[name])
+                kwargs[key] = self._typed(name, value, self.query_definitions[name])
         if self.body_name is not None:
             kwargs[self.body_name] = body
         for key, value in request.context.items():  # user, token_info from security
@@ -308,12 +395,19 @@ class CompiledOperation:
         content_type = self._content_type(data, headers)
         if data is NoContent:
             data = None
-        elif data is not None and is_json_mimetype(split_content_type(content_type)[0]):
+        elif data is not None and self._json_answer(content_type):
             data = dumps_bytes(data)
         status = status or (204 if data is None else 200)
         if content_type and not any(k.lower() == "content-type" for k in headers):
             headers = {**headers, "Content-Type": content_type}
         return Response(data, status_code=status, headers=headers, media_type=content_type)
+
+    def _json_answer(self, content_type: str | None) -> bool:
+        found = self._json_answers.get(content_type)
+        if found is None:
+            found = bool(is_json_mimetype(split_content_type(content_type)[0]))
+            _keep(self._json_answers, content_type, found)
+        return found
 
     def _content_type(self, data, headers: dict) -> str | None:
         # connexion.utils.extract_content_type, which builds a typing alias on every call.
@@ -340,6 +434,14 @@ class CompiledOperation:
 
 
 _UNPARSED = object()
+_KEPT_VALUES = 64
+_TYPED_KEPT = 4096  # typed parameter values an operation keeps (then it starts afresh)
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _keep(table: dict, key, value) -> None:
+    if len(table) < _KEPT_VALUES:
+        table[key] = value
 
 
 def _fast_body(check, raw: bytes, encoding: str, headers, nullable: bool):
@@ -348,7 +450,13 @@ def _fast_body(check, raw: bytes, encoding: str, headers, nullable: bool):
     if len(check) < 3 or not raw or not _has_length(headers):
         return _UNPARSED
     try:
-        body = json.loads(raw.decode(encoding))
+        # orjson reads what it reads as json.loads does (it refuses NaN, lone surrogates and
+        # numbers past 64 bits or a double, which json.loads takes: then json.loads decides).
+        body = orjson.loads(raw) if encoding == "utf-8" else _UNPARSED
+    except orjson.JSONDecodeError:
+        body = _UNPARSED
+    try:
+        body = json.loads(raw.decode(encoding)) if body is _UNPARSED else body
     except (ValueError, RecursionError, LookupError):
         return _UNPARSED
     if body is None:
@@ -529,7 +637,7 @@ class GuardLayer:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        found = resolved(scope)
+        found = scope["extensions"][RESOLVED]  # RouteLayer put it there
         found.kwargs = await found.operation.arguments_for(scope, receive)
         await self.app(scope, receive, send)
 
@@ -553,7 +661,10 @@ class HandlerLayer:
     """Innermost: calls the handler with the checked arguments and sends its answer."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        found = resolved(scope)
+        found = scope["extensions"][RESOLVED]
         operation = found.operation
-        response = operation.response(await operation.call(found.kwargs))
-        await response(scope, receive, send)
+        if operation.is_async:  # operation.call, one coroutine less
+            result = await operation.handler(**found.kwargs)
+        else:
+            result = await operation.call(found.kwargs)
+        await operation.response(result)(scope, receive, send)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 from apitwin.apis.director import auth
 from apitwin.apis.director.state import DirectorState
@@ -13,6 +14,7 @@ from apitwin.pipeline.http import optional_body, reply
 _LAST_SECOND = dt.datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp()
 
 
+@functools.lru_cache(maxsize=1 << 14)  # a list shows two times per instance and per task
 def _timestamp(ts: float) -> str:
     """Director on SQLite: `isoformat()` of a naive UTC time, whole seconds (D6)."""
     moment = dt.datetime.fromtimestamp(min(ts, _LAST_SECOND), UTC).replace(tzinfo=None)

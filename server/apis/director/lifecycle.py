@@ -55,8 +55,26 @@ class InstanceState:
     tasks: list[TaskState]
 
 
-def _plan(record: dict, seed: int) -> tuple[float, list[TaskRun]]:
-    """When the workflow opens and when each task starts and ends, as drawn for this instance."""
+# Plans drawn, by what a plan is drawn from (a list reads every instance of a page at each call).
+_PLANS: dict[tuple, tuple[float, tuple[TaskRun, ...]]] = {}
+_PLANS_KEPT = 8192
+
+
+def _plan(record: dict, seed: int) -> tuple[float, tuple[TaskRun, ...]]:
+    """When the workflow opens and when each task starts and ends, as drawn for this instance:
+    a pure function of the seed, the instance's id and creation time and its tasks' ids and
+    order, kept once drawn."""
+    shape = tuple((task["id"], tuple(task["previous"])) for task in record["tasks"])
+    key = (seed, record["id"], record["created"], shape)
+    plan = _PLANS.get(key)
+    if plan is None:
+        if len(_PLANS) >= _PLANS_KEPT:
+            _PLANS.clear()
+        plan = _PLANS[key] = _draw_plan(record, seed)
+    return plan
+
+
+def _draw_plan(record: dict, seed: int) -> tuple[float, tuple[TaskRun, ...]]:
     draw = rng(seed, "director.run", record["id"])
     opens = record["created"] + draw.randint(*QUEUE_DELAY)
     index_of = {task["id"]: n for n, task in enumerate(record["tasks"])}
@@ -73,7 +91,7 @@ def _plan(record: dict, seed: int) -> tuple[float, list[TaskRun]]:
         ready = max((run.ends for run in waits_for), default=opens)
         starts = ready + TASK_DISPATCH
         runs.append(TaskRun(starts, starts + duration, fails, failure))
-    return opens, runs
+    return opens, tuple(runs)
 
 
 def _task_at(run: TaskRun, created: float, at: float) -> TaskState:
@@ -87,7 +105,7 @@ def _task_at(run: TaskRun, created: float, at: float) -> TaskState:
     return TaskState(SUCCESS, run.ends, None)
 
 
-def _run_at(record: dict, opens: float, runs: list[TaskRun], at: float) -> InstanceState:
+def _run_at(record: dict, opens: float, runs: tuple[TaskRun, ...], at: float) -> InstanceState:
     created = record["created"]
     halted = record.get("halted")
     if halted is not None:

@@ -116,7 +116,9 @@ class DirectorState:
         if not keys and page > 1:
             # No `error` field: Director sends Flask's plain 404 message here (errors.py).
             raise NotFound(f"Page {page} is after the last page")
-        return [self._view(record) for record in self.store.get_many(WORKFLOWS, keys)]
+        # One instant and one seed for the whole page: every instance is read as of the same now.
+        now, seed = self.world.clock.now(), self.world.seed
+        return [self._view(record, now, seed) for record in self.store.get_many(WORKFLOWS, keys)]
 
     # what happens outside the API (the undocumented cancel route, a worker that dies) -------
     def cancel(self, workflow_id: str, at: float) -> None:
@@ -142,10 +144,11 @@ class DirectorState:
     def _record(self, workflow_id: str) -> dict:
         return self.store.get(WORKFLOWS, self._key(workflow_id))
 
-    def _view(self, record: dict) -> dict:
-        """The record with its status, times and task states at the clock's now."""
-        now = self.world.clock.now()
-        state = lifecycle.evaluate(record, now, self.world.seed)
+    def _view(self, record: dict, now: float | None = None, seed: int | None = None) -> dict:
+        """The record with its status, times and task states at `now` (the clock's now)."""
+        now = self.world.clock.now() if now is None else now
+        seed = self.world.seed if seed is None else seed
+        state = lifecycle.evaluate(record, now, seed)
         tasks = [
             {
                 "id": task["id"],

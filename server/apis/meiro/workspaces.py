@@ -160,7 +160,12 @@ class WorkspaceRules:
         }
 
     def get_workspace(self, workspace_id: int) -> dict:
-        return self.workspace_view(self.live_workspace(workspace_id))
+        """A live workspace's view (live_workspace's 404 otherwise), from the lists' memo of
+        views: shared, so never changed in place."""
+        rows = self._workspace_rows([workspace_id])
+        if not rows or rows[0]["deleted"]:
+            raise NotFound(f"Workspace {workspace_id} not found")
+        return rows[0]
 
     def list_workspaces(
         self,

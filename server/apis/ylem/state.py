@@ -149,14 +149,25 @@ class YlemState:
             raise BadRequest(str(exc), errors=[str(exc)]) from None
         low = calendar.instant(first_day)
         high = calendar.instant(calendar.add_periods(period, first_day, count)) - 1
-        buckets: dict[calendar.Date, list[Fact]] = {}
-        for fact in facts_of(uuid, low, min(high, self.world.clock.now())):
-            buckets.setdefault(calendar.period_start(period, fact[0]), []).append(fact)
+        # Per period: [facts, successes, sum of durations] (what _counts makes of its facts).
+        totals: dict[calendar.Date, list] = {}
+        day, bucket = None, None
+        for at, ok, duration in facts_of(uuid, low, min(high, self.world.clock.now())):
+            if int(at // calendar.DAY) != day:  # newest first: a day's facts come together
+                day = int(at // calendar.DAY)
+                bucket = totals.setdefault(calendar.period_start(period, at), [0, 0, 0])
+            bucket[0] += 1
+            bucket[1] += 1 if ok else 0
+            bucket[2] += duration
         result = []
-        for start in sorted(buckets):
-            successes, failures, average = _counts(buckets[start])
+        for start in sorted(totals):
+            facts, successes, durations = totals[start]
             end = calendar.period_end(period, start)
-            result.append(PeriodStats(calendar.instant(start), end, successes, failures, average))
+            result.append(
+                PeriodStats(
+                    calendar.instant(start), end, successes, facts - successes, durations // facts
+                )
+            )
         return result
 
     def task_aggregated(self, task_uuid: str, date_from: str, period: str, count: int):
