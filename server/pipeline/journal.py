@@ -8,6 +8,7 @@ validation error says what is wrong), and what the twin itself did to the reques
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import time
@@ -26,6 +27,7 @@ _SECRET = re.compile(r"auth|token|secret|passw|api[-_]?key|cookie|credential|sig
 REDACTED = "<redacted>"
 
 
+@functools.lru_cache(maxsize=1024)  # header names repeat: one search per name, not per request
 def is_secret(name: str) -> bool:
     return _SECRET.search(name) is not None
 
