@@ -27,6 +27,7 @@ from apitwin.pipeline.cors import CorsMiddleware
 from apitwin.pipeline.faults import ConnectionStash, FaultMiddleware
 from apitwin.pipeline.http import LowercaseMediaType
 from apitwin.pipeline.journal import JournalMiddleware
+from apitwin.pipeline.limits import BodyLimit
 from apitwin.pipeline.prefer import PreferDelayMiddleware, PreferMiddleware
 from apitwin.pipeline.route_table import (
     GuardLayer,
@@ -140,6 +141,8 @@ def create_app(options: TwinOptions | None = None, twin: Twin | None = None) -> 
         (AdminGuard, admin_guard),
         (LowercaseMediaType, {}),
         (CorsMiddleware, {"origins": list(options.cors_origins)}) if options.cors else None,
+        # Inside CORS, so a frontend can read the 413.
+        (BodyLimit, {"limit": options.max_body_bytes, "native": renderers.native}),
         (PreferDelayMiddleware, {}),  # slows any answer, errors included
     ]
     for layer, kwargs in [step for step in outer if step]:

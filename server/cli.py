@@ -35,6 +35,8 @@ def _serve(args: argparse.Namespace) -> int:
         world=args.world,
         session_idle=args.session_idle,
         max_sessions=args.max_sessions,
+        max_body_bytes=args.max_body_bytes,
+        max_connections=args.max_connections,
         validate_responses=args.validate_responses,
         director_basic_auth=args.director_basic_auth,
         admin_token=args.admin_token or os.environ.get(ADMIN_TOKEN_ENV) or None,
@@ -78,7 +80,7 @@ def _serve(args: argparse.Namespace) -> int:
     # stall per keep-alive request).
     server = dict(
         host=options.host, port=options.port, loop="uvloop", http="httptools",
-        log_level=args.log_level,
+        log_level=args.log_level, limit_concurrency=options.max_connections,
     )  # fmt: skip
     if args.workers == 1:
         uvicorn.Server(uvicorn.Config(app, **server)).run(sockets=[sock])
@@ -275,6 +277,20 @@ def build_parser() -> argparse.ArgumentParser:
         default=TwinOptions.max_sessions,
         metavar="N",
         help="live X-Twin-Session worlds at most; a new one beyond is a 429",
+    )
+    serve.add_argument(
+        "--max-body-bytes",
+        type=_positive(int),
+        default=TwinOptions.max_body_bytes,
+        metavar="N",
+        help="largest request body; a larger one is a 413 in the API's own error shape",
+    )
+    serve.add_argument(
+        "--max-connections",
+        type=_positive(int),
+        default=TwinOptions.max_connections,
+        metavar="N",
+        help="open connections and requests in flight at most; beyond, uvicorn answers 503",
     )
     serve.add_argument(
         "--validate-responses",

@@ -36,6 +36,9 @@ class TwinOptions:
     # Optional Director basic auth ("user:pass"); None leaves Director open, as documented.
     director_basic_auth: str | None = None
     journal_size: int = 500
+    # Bounds: a request body (413 beyond), open connections (uvicorn answers 503 beyond).
+    max_body_bytes: int = 10 * 1024 * 1024
+    max_connections: int = 1000
     # X-Twin-Session worlds: dropped after this many seconds without a request; at most this many.
     # When set, every /_twin call must carry it (pipeline/admin_guard.py).
     admin_token: str | None = None

@@ -1,0 +1,63 @@
+"""Resource bounds: a body over --max-body-bytes is a 413 in the API's own error shape, and the
+journal keeps a bounded amount of any one value, so huge headers cannot grow the twin."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from support import TEST_EPOCH, TWIN_URL, InProcess
+
+from apitwin.app import create_app
+from apitwin.options import TwinOptions
+
+MEIRO = {"X-Access-Token": "twin-token"}
+LIMIT = 4096
+
+
+@pytest.fixture
+def small():
+    transport = InProcess(create_app(TwinOptions(epoch=TEST_EPOCH, max_body_bytes=LIMIT)))
+    with httpx.Client(transport=transport, base_url=TWIN_URL, timeout=30) as client:
+        yield client
+    transport.shutdown()
+
+
+def test_a_body_over_the_limit_is_a_413_in_the_apis_own_shape(small):
+    name = "x" * (LIMIT + 10)
+    too_big = small.post("/meiro/workspaces", headers=MEIRO, json={"name": name})
+    assert too_big.status_code == 413
+    assert too_big.headers["content-type"] == "application/problem+json"
+    assert str(LIMIT) in too_big.json()["detail"]
+    assert "message" in too_big.json()  # Meiro's own error field
+    listed = small.get("/meiro/workspaces", params={"name_filter": "xxxx"}, headers=MEIRO)
+    assert listed.json()["workspaces"] == []  # nothing was created
+
+
+def test_a_chunked_body_that_grows_past_the_limit_is_a_413_too(small):
+    def chunks():
+        for _ in range(10):
+            yield b'{"name": "' + b"y" * 1000
+        yield b'"}'
+
+    answer = small.post(
+        "/director/api/workflows",
+        content=chunks(),
+        headers={"Content-Type": "application/json"},
+    )
+    assert answer.status_code == 413
+
+
+def test_a_body_within_the_limit_is_served(small):
+    assert small.post("/meiro/workspaces", headers=MEIRO, json={"name": "ok"}).status_code == 201
+
+
+def test_the_journal_cuts_long_values(twin):
+    huge = "h" * 1_000_000
+    for _ in range(5):
+        twin.get("/director/api/ping", headers={"X-Huge": huge}, params={"q": huge[:60_000]})
+    entries = twin.get("/_twin/requests", params={"limit": 5}).json()["requests"]
+    for entry in entries:
+        shown = entry["request_headers"]["x-huge"]
+        assert len(shown) < 1100 and shown.endswith(f"...[cut {len(huge) - 1024} characters]")
+        assert len(entry["query"]) < 1100
+    assert len(twin.get("/_twin/requests").content) < 200_000  # not 5 MB of headers
