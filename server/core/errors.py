@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from connexion.http_facts import HTTP_STATUS_CODES
 from connexion.lifecycle import ConnexionResponse
+from starlette.responses import Response
 
 PROBLEM = "application/problem+json"
 
@@ -68,4 +69,14 @@ def problem_response(
         content_type=PROBLEM,
         body=json.dumps(body),
         headers=headers or {},
+    )
+
+
+def problem_asgi(
+    status: int, detail: str, native: dict, headers: dict[str, str] | None = None
+) -> Response:
+    """problem_response as a Starlette response, for the layers that answer before routing."""
+    problem = problem_response(status, detail, native, headers)
+    return Response(
+        problem.body, problem.status_code, headers=problem.headers, media_type=problem.mimetype
     )

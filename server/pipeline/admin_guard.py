@@ -19,10 +19,9 @@ from __future__ import annotations
 import hmac
 
 from starlette.datastructures import Headers
-from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from apitwin.core.errors import problem_response
+from apitwin.core.errors import problem_asgi
 
 TOKEN_HEADER = "x-twin-admin-token"
 LOOPBACK = {"localhost", "127.0.0.1", "::1"}
@@ -55,11 +54,7 @@ class AdminGuard:
             return
         status, detail = refusal
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-        problem = problem_response(status, detail, {}, headers)
-        response = Response(
-            problem.body, problem.status_code, headers=problem.headers, media_type=problem.mimetype
-        )
-        await response(scope, receive, send)
+        await problem_asgi(status, detail, {}, headers)(scope, receive, send)
 
     def _refusal(self, headers: Headers, scope: Scope) -> tuple[int, str] | None:
         host = headers.get("host", "")

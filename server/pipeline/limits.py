@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from apitwin.core.errors import problem_response
+from apitwin.core.errors import problem_asgi
 
 
 class _TooLarge(Exception):
@@ -55,6 +54,5 @@ class BodyLimit:
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         detail = f"Request body is larger than {self.limit} bytes"
-        problem = problem_response(413, detail, self.native(scope["path"], 413, detail, {}))
-        response = Response(problem.body, 413, headers=problem.headers, media_type=problem.mimetype)
-        await response(scope, receive, send)
+        native = self.native(scope["path"], 413, detail, {})
+        await problem_asgi(413, detail, native)(scope, receive, send)

@@ -4,10 +4,9 @@ keeps the sessions)."""
 from __future__ import annotations
 
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from apitwin.core.errors import TwinError, problem_response
+from apitwin.core.errors import TwinError, problem_asgi
 from apitwin.pipeline.cors import CorsMiddleware
 
 
@@ -47,10 +46,7 @@ class SessionMiddleware:
 
     async def _refuse(self, exc: TwinError, scope: Scope, receive: Receive, send: Send) -> None:
         native = self.native(scope["path"], exc.status, exc.detail, exc.fields)
-        problem = problem_response(exc.status, exc.detail, native, exc.headers)
-        response = Response(
-            problem.body, problem.status_code, headers=problem.headers, media_type=problem.mimetype
-        )
+        response = problem_asgi(exc.status, exc.detail, native, exc.headers)
         app: ASGIApp = response
         if self.twin.options.cors:  # outside the CORS layer: add its headers to the refusal too
             app = CorsMiddleware(response, origins=list(self.twin.options.cors_origins))
