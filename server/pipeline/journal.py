@@ -30,10 +30,20 @@ REDACTED = "<redacted>"
 VALUE_LIMIT = 1024
 
 
+HEADER_LIMIT = 64
+
+
 def cut(value: str) -> str:
     if len(value) <= VALUE_LIMIT:
         return value
     return f"{value[:VALUE_LIMIT]}...[cut {len(value) - VALUE_LIMIT} characters]"
+
+
+def cut_bytes(raw: bytes) -> str:
+    """cut() of a latin-1 header value, without decoding more than is kept."""
+    if len(raw) <= VALUE_LIMIT:
+        return raw.decode("latin-1")
+    return f"{raw[:VALUE_LIMIT].decode('latin-1')}...[cut {len(raw) - VALUE_LIMIT} characters]"
 
 
 @functools.lru_cache(maxsize=1024)  # header names repeat: one search per name, not per request
@@ -42,14 +52,23 @@ def is_secret(name: str) -> bool:
 
 
 def redacted_headers(scope: Scope) -> dict[str, str]:
+    """The request's headers for the journal: credentials redacted, each value cut to
+    VALUE_LIMIT, at most HEADER_LIMIT names (the rest counted), so an entry stays small."""
     shown: dict[str, str] = {}
+    dropped = 0
     for raw_name, raw_value in scope["headers"]:  # Headers(scope=scope).items(), without it
-        name, value = raw_name.decode("latin-1"), raw_value.decode("latin-1")
+        name = raw_name.decode("latin-1")
+        if name not in shown and len(shown) >= HEADER_LIMIT:
+            dropped += 1
+            continue
+        # Decoded after cutting: a 10 MB value is never copied whole.
+        value = cut_bytes(raw_value)
         if is_secret(name):
             scheme, _, rest = value.partition(" ")
             value = f"{scheme} {REDACTED}" if name.endswith("authorization") and rest else REDACTED
-        value = cut(value)
         shown[name] = cut(f"{shown[name]}, {value}") if name in shown else value
+    if dropped:
+        shown["..."] = f"{dropped} more headers not kept"
     return shown
 
 
