@@ -60,3 +60,10 @@ def cache_dir() -> pathlib.Path:
         return pathlib.Path(chosen)
     base = os.environ.get("XDG_CACHE_HOME") or pathlib.Path.home() / ".cache"
     return pathlib.Path(base) / "apitwin"
+
+
+def admin_headers(token: str | None = None) -> dict[str, str]:
+    """What a call to a twin's admin API carries: its admin token (given, else from
+    $APITWIN_ADMIN_TOKEN), or nothing when there is none."""
+    token = token or os.environ.get(ADMIN_TOKEN_ENV)
+    return {"X-Twin-Admin-Token": token} if token else {}

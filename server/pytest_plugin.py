@@ -74,9 +74,13 @@ class _Server:
     def __init__(self, url: str, process=None) -> None:
         import httpx
 
+        from apitwin.options import admin_headers
+
         self.url = url.rstrip("/")
         self.process = process
-        self.client = httpx.Client(base_url=self.url, timeout=30.0)
+        # The admin token the twin requires, if any: the one it was started with, or $APITWIN_...
+        headers = process.admin_headers if process is not None else admin_headers()
+        self.client = httpx.Client(base_url=self.url, timeout=30.0, headers=headers)
 
     def close(self) -> None:
         self.client.close()

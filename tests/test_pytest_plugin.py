@@ -157,6 +157,15 @@ def test_a_world_and_a_clock_per_test_on_all_three_apis(tmp_path):
     assert passed(output) == 4, output
 
 
+def test_a_twin_that_requires_an_admin_token_is_driven_with_it(tmp_path):
+    # $APITWIN_ADMIN_TOKEN reaches the twin the plugin starts; the plugin's own admin calls
+    # (sessions, clock, reset) must carry it.
+    env = {"APITWIN_ADMIN_TOKEN": "plugin-admin-secret"}
+    done, output = run_user_suite(tmp_path, WORLDS_AND_CLOCKS, env=env)
+    assert done.returncode == 0, output
+    assert passed(output) == 4, output
+
+
 PARALLEL = """
 @pytest.mark.parametrize("n", range(8))
 def test_only_its_own_writes(apitwin, n):

@@ -13,7 +13,7 @@ import time
 
 import httpx
 
-from apitwin.options import ADMIN_TOKEN_ENV
+from apitwin.options import admin_headers
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -52,12 +52,10 @@ class TwinProcess:
 
     @property
     def admin_headers(self) -> dict[str, str]:
-        """What a call to this twin's admin API needs: its admin token, if it has one."""
+        """What a call to this twin's admin API needs: the admin token it was started with."""
         args = list(self.args)
-        token = os.environ.get(ADMIN_TOKEN_ENV)
-        if "--admin-token" in args[:-1]:
-            token = args[args.index("--admin-token") + 1]
-        return {"X-Twin-Admin-Token": token} if token else {}
+        given = args[args.index("--admin-token") + 1] if "--admin-token" in args[:-1] else None
+        return admin_headers(given)
 
     def start(self) -> TwinProcess:
         command = [sys.executable, "-m", "apitwin", "serve", "--host", self.host]
