@@ -35,10 +35,6 @@ def swagger_ui_dir() -> pathlib.Path:
     return pathlib.Path(str(swagger_ui_path))
 
 
-def swagger_ui_version() -> str:
-    return swagger_ui_dir().name.removeprefix("swagger-ui-")
-
-
 def redoc_bundle() -> pathlib.Path:
     folder = pathlib.Path(str(resources.files("apitwin.docs") / "redoc"))
     path = folder / "redoc.standalone.js"

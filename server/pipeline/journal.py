@@ -25,25 +25,21 @@ _ERROR_BODY_LIMIT = 16_384
 # Authorization header's scheme, are kept): every credential-like name, not a fixed list.
 _SECRET = re.compile(r"auth|token|secret|passw|api[-_]?key|cookie|credential|signature", re.I)
 REDACTED = "<redacted>"
-# A journal entry keeps this much of any one value (header, path, query): 40 requests with a
-# 10 MB header once made the journal hold 400 MB.
+# A journal entry keeps this much of any one value (header, path, query), and this many header
+# names: 40 requests with a 10 MB header once made the journal hold 400 MB.
 VALUE_LIMIT = 1024
-
-
 HEADER_LIMIT = 64
 
 
-def cut(value: str) -> str:
+def cut(value: str | bytes) -> str:
+    """At most VALUE_LIMIT characters of a value, marked when cut. Bytes (a latin-1 header) are
+    decoded after cutting, so a 10 MB value is never copied whole."""
+    kept = value[:VALUE_LIMIT]
+    if isinstance(kept, bytes):
+        kept = kept.decode("latin-1")
     if len(value) <= VALUE_LIMIT:
-        return value
-    return f"{value[:VALUE_LIMIT]}...[cut {len(value) - VALUE_LIMIT} characters]"
-
-
-def cut_bytes(raw: bytes) -> str:
-    """cut() of a latin-1 header value, without decoding more than is kept."""
-    if len(raw) <= VALUE_LIMIT:
-        return raw.decode("latin-1")
-    return f"{raw[:VALUE_LIMIT].decode('latin-1')}...[cut {len(raw) - VALUE_LIMIT} characters]"
+        return kept
+    return f"{kept}...[cut {len(value) - VALUE_LIMIT} characters]"
 
 
 @functools.lru_cache(maxsize=1024)  # header names repeat: one search per name, not per request
@@ -61,8 +57,7 @@ def redacted_headers(scope: Scope) -> dict[str, str]:
         if name not in shown and len(shown) >= HEADER_LIMIT:
             dropped += 1
             continue
-        # Decoded after cutting: a 10 MB value is never copied whole.
-        value = cut_bytes(raw_value)
+        value = cut(raw_value)
         if is_secret(name):
             scheme, _, rest = value.partition(" ")
             value = f"{scheme} {REDACTED}" if name.endswith("authorization") and rest else REDACTED
