@@ -18,16 +18,18 @@ DEFAULT_PREFIX = "apitwin"
 USAGE = "use 'memory', 'file:PATH' or 'redis://HOST:PORT/DB'"
 
 
-# The forms of --store besides "memory".
-STORE_PREFIXES = ("file:", "redis://", "rediss://", "unix://")
+# The forms of --store besides "memory" (open_store and the CLI's check read them here).
+FILE_PREFIX = "file:"
+REDIS_PREFIXES = ("redis://", "rediss://", "unix://")
+STORE_PREFIXES = (FILE_PREFIX, *REDIS_PREFIXES)
 
 
 def open_store(url: str, prefix: str = DEFAULT_PREFIX) -> Store:
     """Open the backend named by `--store`."""
     if url == "memory":
         return MemoryStore()
-    if url.startswith("file:"):
-        path = url.removeprefix("file:")
+    if url.startswith(FILE_PREFIX):
+        path = url.removeprefix(FILE_PREFIX)
         if path.startswith("//"):  # file:///abs/path, the URL spelling
             path = path[2:]
         if not path:
@@ -35,7 +37,7 @@ def open_store(url: str, prefix: str = DEFAULT_PREFIX) -> Store:
         from apitwin.core.store.file import FileStore
 
         return FileStore(path, prefix=prefix)
-    if url.startswith(("redis://", "rediss://", "unix://")):
+    if url.startswith(REDIS_PREFIXES):
         try:  # imported only when asked for, so the other backends need no redis package
             from apitwin.core.store.redis_store import RedisStore
         except ImportError as exc:
