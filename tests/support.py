@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import os
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -171,3 +173,14 @@ class InProcess(httpx.BaseTransport):
     def shutdown(self) -> None:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
+
+
+@contextlib.contextmanager
+def in_process(app, **client) -> Iterator[httpx.Client]:
+    """A client of an app served in this process (InProcess), which is stopped afterwards."""
+    transport = InProcess(app)
+    try:
+        with httpx.Client(transport=transport, base_url=TWIN_URL, timeout=30.0, **client) as c:
+            yield c
+    finally:
+        transport.shutdown()

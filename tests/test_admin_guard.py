@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from support import TEST_EPOCH, TWIN_URL, InProcess
+from support import TEST_EPOCH, TWIN_URL, in_process
 
 from apitwin.app import create_app
 from apitwin.cli import exposure_warning
@@ -71,10 +71,8 @@ def guarded():
     options = TwinOptions(
         epoch=TEST_EPOCH, admin_token="s3cret-admin", cors_origins=["http://localhost:3000"]
     )
-    transport = InProcess(create_app(options))
-    with httpx.Client(transport=transport, base_url=TWIN_URL) as client:
+    with in_process(create_app(options)) as client:
         yield client
-    transport.shutdown()
 
 
 def test_with_a_token_every_admin_call_needs_it(guarded):

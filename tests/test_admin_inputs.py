@@ -100,18 +100,14 @@ def test_a_fault_rule_refuses_nan(twin, body):
 
 
 def test_the_landing_page_escapes_the_seed():
-    import httpx
-    from support import TWIN_URL, InProcess
+    from support import in_process
 
     from apitwin.app import create_app
     from apitwin.options import TwinOptions
 
     app = create_app(TwinOptions(epoch="2026-11-01"))
     app.twin.default_world.store.meta_set("seed", "<script>alert(1)</script>")
-    transport = InProcess(app)
-    try:
-        page = httpx.Client(transport=transport, base_url=TWIN_URL).get("/").text
-    finally:
-        transport.shutdown()
+    with in_process(app) as client:
+        page = client.get("/").text
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page

@@ -7,9 +7,8 @@ store and the file store (SQLite's integers are 64-bit)."""
 
 from __future__ import annotations
 
-import httpx
 import pytest
-from support import TEST_EPOCH, TEST_SEED, TWIN_URL, InProcess, token
+from support import TEST_EPOCH, TEST_SEED, in_process, token
 
 from apitwin.apis.spec_index import operations, resolve
 from apitwin.app import create_app
@@ -56,15 +55,10 @@ def client(request, tmp_path_factory):
     app = create_app(
         TwinOptions(seed=TEST_SEED, epoch=TEST_EPOCH, store=store, validate_responses=True)
     )
-    transport = InProcess(app)
-    with httpx.Client(transport=transport, base_url=TWIN_URL, timeout=30) as plain:
-        bearer = token(plain)
-        headers = {"X-Access-Token": "twin-token", "Authorization": f"Bearer {bearer}"}
-        with httpx.Client(
-            transport=transport, base_url=TWIN_URL, headers=headers, timeout=30
-        ) as authed:
-            yield authed
-    transport.shutdown()
+    with in_process(app) as client:
+        bearer = token(client)
+        client.headers.update({"X-Access-Token": "twin-token", "Authorization": f"Bearer {bearer}"})
+        yield client
 
 
 def test_no_bad_input_answers_5xx(client):

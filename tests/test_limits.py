@@ -3,9 +3,8 @@ journal keeps a bounded amount of any one value, so huge headers cannot grow the
 
 from __future__ import annotations
 
-import httpx
 import pytest
-from support import TEST_EPOCH, TWIN_URL, InProcess
+from support import TEST_EPOCH, in_process
 
 from apitwin.app import create_app
 from apitwin.options import TwinOptions
@@ -16,10 +15,8 @@ LIMIT = 4096
 
 @pytest.fixture
 def small():
-    transport = InProcess(create_app(TwinOptions(epoch=TEST_EPOCH, max_body_bytes=LIMIT)))
-    with httpx.Client(transport=transport, base_url=TWIN_URL, timeout=30) as client:
+    with in_process(create_app(TwinOptions(epoch=TEST_EPOCH, max_body_bytes=LIMIT))) as client:
         yield client
-    transport.shutdown()
 
 
 def test_a_body_over_the_limit_is_a_413_in_the_apis_own_shape(small):
