@@ -16,10 +16,8 @@ import time
 
 import httpx
 import uvicorn
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from apitwin.serve.process import free_port
 
@@ -184,7 +182,7 @@ class RejectCredentials(Fault):
         exchange.set_json({"message": "Invalid credentials have been provided"})
 
 
-def proxy_app(upstream: str, faults: list[Fault], seen: list[tuple[str, str]]) -> Starlette:
+def proxy_app(upstream: str, faults: list[Fault], seen: list[tuple[str, str]]):
     client = httpx.AsyncClient(timeout=30.0)
     upstream_url = httpx.URL(upstream)
 
@@ -223,8 +221,14 @@ def proxy_app(upstream: str, faults: list[Fault], seen: list[tuple[str, str]]) -
             fault.after(exchange)
         return Response(exchange.response_body, exchange.status, exchange.response_headers)
 
-    methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
-    return Starlette(routes=[Route("/{path:path}", forward, methods=methods)])
+    async def app(scope, receive, send) -> None:
+        # Every request, whatever its path: a router's `{path:path}` takes no decoded newline,
+        # and fuzzed paths carry them (a router would answer those 404 text/plain itself).
+        if scope["type"] == "http":
+            response = await forward(Request(scope, receive))
+            await response(scope, receive, send)
+
+    return app
 
 
 class BrokenDeployment:
@@ -240,6 +244,7 @@ class BrokenDeployment:
             port=self.port,
             # Fuzzed requests uvicorn cannot parse are answered 400 by it; no need to log each.
             log_level="error",
+            lifespan="off",  # the proxy has nothing to start
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

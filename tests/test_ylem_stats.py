@@ -160,7 +160,7 @@ def test_a_bad_date_is_a_400_with_the_statistics_service_body(twin, value, error
         ("2023-02-29/month/12", 'parsing time "2023-02-29": day out of range'),
         ("2020.01.01/month/12", GO_LAYOUT),
         ("2020-01-01T00:00:00/month/12", GO_LAYOUT),
-        ("2020-01-01/fortnight/12", "fortnight"),
+        ("2020-01-01/fortnight/12", "must be a valid value"),  # the real service's words
         ("2020-01-01/month/0", "less than the minimum of 1"),
         ("2020-01-01/month/1001", "greater than the maximum of 1000"),
     ],
@@ -171,6 +171,33 @@ def test_a_bad_aggregation_is_a_400(twin, segments, error, kind):
     answer = call(twin, "GET", path, token(twin))
     assert_bad_request(answer, error)
     assert "\n" not in answer.json()["errors"][0]
+
+
+@pytest.mark.parametrize(
+    ("segments", "errors"),
+    [
+        (
+            f"{PIPELINE}/stats/2024-01-01/2024-02-01",  # the real server's answer, captured live
+            [
+                'parsing time "2024-01-01" as "2006-01-02 15:04:05": cannot parse "" as "15"',
+                'parsing time "2024-02-01" as "2006-01-02 15:04:05": cannot parse "" as "15"',
+            ],
+        ),
+        (
+            "not-a-uuid/logs/2024-01-01 00:00:00/2024-02-30 00:00:00",
+            ["invalid UUID length: 10", 'parsing time "2024-02-30 00:00:00": day out of range'],
+        ),
+        (
+            f"{PIPELINE}/aggregated-stats/2024-13-01/fortnight/12",
+            ['parsing time "2024-13-01": month out of range', "must be a valid value"],
+        ),
+    ],
+)
+def test_every_bad_segment_is_listed_in_path_order(twin, segments, errors):
+    """The statistics service checks every segment; Connexion stops at the first."""
+    answer = call(twin, "GET", f"/stats/pipelines/{segments}", token(twin))
+    assert_bad_request(answer)
+    assert answer.json()["errors"] == errors
 
 
 def test_a_number_of_periods_that_is_not_a_number_matches_no_route(twin):

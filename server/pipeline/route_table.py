@@ -10,7 +10,7 @@ path then takes the same layers, valid or not, so a refusal carries Connexion's 
 
 app.py lists those layers. Routing follows Connexion's (Starlette's router over one mount per
 API, in the same order): a request that matches a route is found through a table by method;
-any other (a method the path does not allow, a slash to add or drop, no route at all) is left to
+any other (a method the path does not allow, a slash added or dropped, no route at all) is left to
 Starlette's router over the same routes, which answers it exactly as Connexion's routing did.
 What a layer needs to know about a request (its API, operation, arguments) is the one `Resolved`
 object the router puts in the scope's extensions.
@@ -551,13 +551,16 @@ class RouteTable:
                 for allowed in route.methods:  # GET routes take HEAD too, as in Starlette
                     by_method.setdefault((allowed, slashes), []).append((route, operation))
         # No route in this API: on past the pipeline (Connexion's routing did the same).
-        mount = Mount(base_path, app=Router(routes=routes, default=_Miss()))
+        # No redirect for a slash added or dropped: the real routers (gorilla/mux, Flask) answer
+        # 404 there, and a client that works against the twin must work against them (G7).
+        router = Router(routes=routes, default=_Miss(), redirect_slashes=False)
+        mount = Mount(base_path, app=router)
         self._starlette_mounts.append(mount)
         self._mounts.append((base_path, mount.path_regex, by_method))
 
     def router(self) -> Router:
         """Starlette's router over the same routes, for the requests `find` does not place."""
-        return Router(routes=list(self._starlette_mounts), default=_Miss())
+        return Router(routes=list(self._starlette_mounts), default=_Miss(), redirect_slashes=False)
 
     def find(self, method: str, path: str) -> tuple[CompiledOperation, dict] | None:
         """The operation a request goes to and its path parameters, if a route takes it."""

@@ -91,6 +91,8 @@ def _parse(text: str, elements=_ELEMENTS) -> list[int]:
     """The numbers of `text` read with Go's layout, failing with Go's messages."""
     rest, numbers = text, []
     for element, digits in elements:
+        if element == " " and not rest:
+            continue  # Go skips a layout space at the end of the value: "15" then finds nothing
         piece = rest[: digits or len(element)]
         if digits and not (len(piece) == digits and piece.isascii() and piece.isdigit()):
             piece = None

@@ -6,7 +6,6 @@ gateway's and statistics service's `{"code", "message"}`, with `errors` (every b
 
 from __future__ import annotations
 
-import ast
 import re
 
 from connexion.http_facts import HTTP_STATUS_CODES
@@ -17,27 +16,36 @@ from apitwin.apis.ylem.tokens import DESCRIPTIONS
 TOKEN_PATH = "/oauth/token"
 # The gateway's words for its statuses (the spec's examples); other statuses use the HTTP phrase.
 _MESSAGES = {400: "Bad Request", 401: "Authorization failed", 403: "Forbidden", 404: "Not Found"}
-# Connexion's words for a value that misses its pattern: `'<value>' does not match '<pattern>'`.
-_MISMATCH = re.compile(r"""('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*") does not match """)
-_UUID_PATTERN = "'^[0-9a-fA-F]{8}-"
-_DATE_PATTERN = "[0-9]{4}-"  # how the spec's date patterns start
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_PERIODS = ("day", "week", "month", "quarter", "year")
 
 
 def _errors(detail: str, path: str, fields: dict) -> list[str]:
     if fields.get("errors"):
         return list(fields["errors"])
-    # A value that misses the spec's pattern: say why as the real server does (Go's messages).
-    match = _MISMATCH.match(detail)
-    if match:
-        value, pattern = ast.literal_eval(match.group(1)), detail[match.end() :]
-        reason = None
-        if pattern.startswith(_UUID_PATTERN):
-            reason = _uuid_reason(value)
-        elif _DATE_PATTERN in pattern[:20]:
-            reason = calendar.explain(value, day_only_allowed="/aggregated-stats/" in path)
-        if reason:
-            return [reason]
+    # The services check every path segment and list each bad one (Go's and ozzo's words);
+    # Connexion stops at the first, so the segments are read again here.
+    if reasons := _segment_reasons(path):
+        return reasons
     return [detail.split("\n", 1)[0]]  # jsonschema appends the whole schema after a blank line
+
+
+def _segment_reasons(path: str) -> list[str]:
+    """Why each segment of a run or statistics path is bad, in path order ([] if none is)."""
+    segments = path.strip("/").split("/")
+    if len(segments) == 3 and segments[2] == "runs":  # /pipelines/{uuid}/runs/
+        return [] if _UUID.fullmatch(segments[1]) else [_uuid_reason(segments[1])]
+    if len(segments) < 5 or segments[0] != "stats":
+        return []
+    uuid, route, values = segments[2], segments[3], segments[4:]
+    reasons = [] if _UUID.fullmatch(uuid) else [_uuid_reason(uuid)]
+    if route in ("stats", "logs") and len(values) == 2:
+        reasons += [calendar.explain(value, day_only_allowed=False) for value in values]
+    elif route == "aggregated-stats" and len(values) == 3:
+        reasons.append(calendar.explain(values[0], day_only_allowed=True))
+        if values[1] not in _PERIODS:
+            reasons.append("must be a valid value")  # ozzo-validation's In() rule
+    return [reason for reason in reasons if reason]
 
 
 def _uuid_reason(value: str) -> str:
