@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import urllib.parse
 
-from .diff_compare import _UUID
+from .diff_compare import _UUID, shape
 
 
 def _id_like(name: str, value) -> bool:
@@ -36,7 +36,8 @@ class IdMap:
         elif isinstance(a, list) and isinstance(b, list):
             for left, right in zip(a, b, strict=False):
                 self.learn(left, right, name, True)
-        elif _id_like(name, a) and _id_like(name, b) and str(a) != str(b):
+        elif _id_like(name, a) and _id_like(name, b) and str(a) != str(b) and shape(a) == shape(b):
+            # Same shape only: an id B answers as another type is a difference, not B's id.
             key = str(a)
             if not in_list:
                 self.values[key] = str(b)
