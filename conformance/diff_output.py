@@ -8,6 +8,8 @@ import json
 import pathlib
 import sys
 
+import httpx
+
 from .auth import TargetError
 from .credentials import Redactor
 from .diff_compare import Answer
@@ -176,6 +178,11 @@ def run(args, profile, side_a, side_b, deviations) -> int:
     except TargetError as exc:
         print(f"apitwin diff: error: {redactor(str(exc))}", file=sys.stderr)
         return 2
+    except httpx.HTTPError as exc:  # reachable at first, then not: the run is not complete
+        print(
+            f"apitwin diff: error: a request failed mid-run: {redactor(str(exc))}", file=sys.stderr
+        )
+        return 1
     except KeyboardInterrupt:
         print("apitwin diff: interrupted", file=sys.stderr)
         return 130

@@ -43,17 +43,7 @@ def record(base: str, path, headers: dict[str, str]) -> None:
 
         def call(method, url, **kwargs):
             response = client.request(method, url, **kwargs)
-            exchange = har.Exchange(
-                method=method,
-                url=str(response.request.url),
-                request_headers=list(response.request.headers.items()),
-                request_body=response.request.content,
-                status=response.status_code,
-                response_headers=list(response.headers.items()),
-                response_body=response.content,
-                started=datetime.datetime.now(datetime.UTC),
-            )
-            entries.append(har.entry(exchange))
+            entries.append(har.entry(_exchange(response)))
             return response
 
         call("GET", "/workspaces")
@@ -172,3 +162,46 @@ def test_live_finds_a_break_between_deployment_and_twin(tmp_path):
     assert paths == {"workspace.name"}, out
     # Read after a create (a link): the created workspace's id was carried from A to B.
     assert any(item["origin"].startswith("link") for item in report["items"]), out
+
+
+def _exchange(response: httpx.Response) -> har.Exchange:
+    return har.Exchange(
+        method=response.request.method,
+        url=str(response.request.url),
+        request_headers=list(response.request.headers.items()),
+        request_body=response.request.content,
+        status=response.status_code,
+        response_headers=list(response.headers.items()),
+        response_body=response.content,
+        started=datetime.datetime.now(datetime.UTC),
+    )
+
+
+def test_a_ylem_recording_is_reauthorised_with_the_targets_client(tmp_path):
+    """The recording's client secret and Bearer tokens are redacted: the replay fetches its own
+    token from the target and sends the target's client on the token endpoint."""
+    pipeline = "5c0b8a3e-7f4d-4e9a-8c21-1d6f3b2a9e40"  # the documented pipeline
+    client = {"grant_type": "client_credentials", "client_id": "twin-client"}
+    client["client_secret"] = "twin-secret"
+    path = tmp_path / "ylem.har"
+    with TwinProcess("--api", "ylem") as twin, httpx.Client(base_url=twin.url, timeout=10) as c:
+        issued = c.post("/v1/oauth/token", params=client)
+        token = issued.json()["access_token"]
+        c.headers["Authorization"] = f"Bearer {token}"
+        started = c.post(f"/v1/pipelines/{pipeline}/runs/")
+        stats = c.get(f"/v1/stats/pipelines/{pipeline}/last-run/stats")
+    assert [r.status_code for r in (issued, started, stats)] == [200, 201, 200]
+    har.write(path, [har.entry(_exchange(r)) for r in (issued, started, stats)])
+    assert "twin-secret" not in path.read_text() and token not in path.read_text()
+    code, out, report = diff("--api", "ylem", "--replay", str(path), tmp_path=tmp_path)
+    assert code == 0, out
+    assert report["compared"] == 3 and report["differences"] == 0, out
+    assert not any(secret in out + json.dumps(report) for secret in SECRETS)
+
+
+def test_an_unreachable_deployment_is_a_usage_error(tmp_path, capsys):
+    code, out, report = diff(
+        "--api", "director", "--base-url", "http://127.0.0.1:9", tmp_path=tmp_path
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and report is None and err.count("\n") == 1 and "cannot reach" in err
