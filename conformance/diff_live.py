@@ -2,21 +2,27 @@
 
 Per operation, in the spec's order: every documented example, then `max_examples` valid
 requests drawn by schemathesis (deterministic in the seed); after each 2xx answer, the spec's
-links from it (create -> read, change, delete...), one level deep, with the parameters taken
-from A's answer and A's request. B gets each request with A's ids mapped to its own.
+links from it (create -> read, change, delete -> restore...), two levels deep, with the
+parameters taken from A's answer and A's request. B gets each request with A's ids mapped to
+its own.
 """
 
 from __future__ import annotations
 
-import json
 import urllib.parse
 
+import httpx
 import hypothesis
 from hypothesis import HealthCheck, Phase
+from schemathesis import GenerationMode
 
 from .diff_compare import Answer
 from .diff_run import DiffResult, Run
 from .diff_send import Request, Side, SpecIndex
+
+# Links followed from a link's answer too (create -> delete -> restore), this deep at most.
+MAX_DEPTH = 2
+_client = httpx.Client()  # builds requests (the transport's serialisation), never sends
 
 
 def _draw(strategy, count: int, seed: int) -> list:
@@ -64,11 +70,6 @@ def _request(case, operation_id: str, origin: str) -> Request:
     )
 
 
-import httpx  # noqa: E402  (only to build requests, never to send them)
-
-_client = httpx.Client()
-
-
 def _pointer(document, pointer: str):
     for step in pointer.lstrip("/").split("/") if pointer.strip("/") else []:
         step = step.replace("~1", "/").replace("~0", "~")
@@ -112,8 +113,6 @@ class Live:
             self.operations[operation_id] = operation
 
     def cases(self, operation_id: str):
-        from schemathesis import GenerationMode
-
         operation = self.operations[operation_id]
         for strategy in self.schema.get_strategies_from_examples(operation, fill_missing=True):
             for case in _draw(strategy, 1, self.seed):
@@ -128,8 +127,8 @@ class Live:
         self.run.against_b(request, a, result)
         return request, a, dict(case.path_parameters or {})
 
-    def follow(self, request, answer, path_parameters, result: DiffResult) -> None:
-        if not 200 <= answer.status < 300:
+    def follow(self, request, answer, path_parameters, result: DiffResult, depth: int = 1) -> None:
+        if not 200 <= answer.status < 300 or depth > MAX_DEPTH:
             return
         operation = self.index.operation(request.operation)
         for name, link in _links(self.index.spec, operation, answer.status).items():
@@ -144,15 +143,14 @@ class Live:
                 continue
             follow_up = self.operations[target]
             path_names = {p.name for p in follow_up.path_parameters}
-            from schemathesis import GenerationMode
-
             strategy = follow_up.as_strategy(
                 generation_mode=GenerationMode.POSITIVE,
                 path_parameters={k: v for k, v in values.items() if k in path_names} or None,
                 query={k: v for k, v in values.items() if k not in path_names} or None,
             )
             for case in _draw(strategy, 1, self.seed):
-                self.both(case, target, f"link {name}", result)
+                sent, got, parameters = self.both(case, target, f"link {name}", result)
+                self.follow(sent, got, parameters, result, depth + 1)
 
     def run_all(self) -> DiffResult:
         result = DiffResult(self.run.api, "live", self.side_a.base_url, self.run.side_b.base_url)
@@ -161,7 +159,3 @@ class Live:
                 request, answer, path_parameters = self.both(case, operation_id, origin, result)
                 self.follow(request, answer, path_parameters, result)
         return self.run.finish(result)
-
-
-def text(value) -> str:
-    return value if isinstance(value, str) else json.dumps(value)
