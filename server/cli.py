@@ -11,6 +11,7 @@ import sys
 from apitwin import __version__
 from apitwin.apis import APIS
 from apitwin.conformance import cli as conform_cli  # light: schemathesis loads at a run
+from apitwin.conformance import diff_cli
 from apitwin.core.store import STORE_PREFIXES, StoreError
 from apitwin.docs import cli as docs_cli
 from apitwin.options import ADMIN_TOKEN_ENV, DEFAULT_SEED, WORLD_SIZES, TwinOptions, cache_dir
@@ -335,6 +336,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     conform_cli.add_arguments(conform)
     conform.set_defaults(run=conform_cli.run_from_args)
+    diff = commands.add_parser(
+        "diff",
+        help="compare a deployment's answers with a twin's: a HAR replay or live requests",
+        description=diff_cli.__doc__,
+        formatter_class=HelpFormatter,
+    )
+    diff_cli.add_arguments(diff)
+    diff.set_defaults(run=diff_cli.run_from_args)
     return parser
 
 

@@ -56,7 +56,12 @@ def _section(title: str) -> str:
     return REFERENCE[start : end if end > 0 else None]
 
 
-SECTIONS = {"serve": "`apitwin serve`", "conform": "`apitwin conform`", "docs": "`apitwin docs`"}
+SECTIONS = {
+    "serve": "`apitwin serve`",
+    "conform": "`apitwin conform`",
+    "diff": "`apitwin diff`",
+    "docs": "`apitwin docs`",
+}
 
 
 def _rows(section: str) -> dict[str, str]:
