@@ -43,6 +43,15 @@ def _first_key(state: dict, collection: str):
         (lambda s: s["indexes"]["ylem.pipelines"].append(["x", 1]), "indexes.ylem.pipelines"),
         (lambda s: s["sequences"].update({"meiro.workspaces": -1}), "sequences"),
         (lambda s: s["sequences"].update({"meiro.workspaces": 2**63}), "sequences"),
+        # Documents in their stored shape, indexes and sequences that agree with them.
+        (lambda s: s["docs"]["meiro.workspaces"][0][1].pop("name"), "misses `name`"),
+        (lambda s: s["docs"]["meiro.workspaces"][0][1].update(name=7), "`name` is number"),
+        (lambda s: s["docs"]["meiro.workspaces"][0][1].update(name=None), "`name` is null"),
+        (lambda s: s["docs"]["meiro.workspaces"][0][1].update(id=99999), "is not its key"),
+        (lambda s: s["docs"]["director.workflows"][0][1].update(tasks={}), "`tasks` is object"),
+        (lambda s: s["docs"]["ylem.runs"][0][1].pop("pipeline_uuid"), "docs.ylem.runs[0]"),
+        (lambda s: s["indexes"]["meiro.workspaces"].append([1, 999999]), "no document of"),
+        (lambda s: s["sequences"].update({"meiro.workspaces": 3}), "sequences.meiro.workspaces"),
     ],
 )
 def test_a_broken_import_is_a_400_naming_the_place_and_changes_nothing(twin, break_it, named):

@@ -48,7 +48,8 @@ def test_a_file_store_reset_is_one_transaction(tmp_path):
             "GET",
             "/director/api/workflows/",
             {
-                "error": "The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again."
+                "error": "The requested URL was not found on the server. If you entered the URL "
+                "manually please check your spelling and try again."
             },
         ),
         ("GET", "/meiro/workspaces/", {"message": "Not Found"}),

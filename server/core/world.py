@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 
 import orjson
 
-from apitwin.core.clock import UTC, Clock, check_instant
-from apitwin.core.errors import BadRequest
+from apitwin.core.clock import UTC, Clock
+from apitwin.core.state_check import Shape, shapes_of
 from apitwin.core.store import MemoryStore, Store, StoreError
 from apitwin.fixtures import build_world
 from apitwin.options import TwinOptions
@@ -31,19 +30,30 @@ class SeededWorlds:
     def __init__(self, options: TwinOptions) -> None:
         self.options = options
         self._last: tuple[tuple, bytes] | None = None  # ((seed, epoch, size), dump as JSON)
+        self._shapes: dict[str, Shape] | None = None
 
     def dump(self, seed: int, epoch_ts: float, size: str) -> dict:
         key = (seed, epoch_ts, size)
         last = self._last
         if last is None or last[0] != key:
-            built = World(MemoryStore(), self.options, self)
-            built.store.meta_set("seed", seed)
-            built.store.meta_set("epoch", epoch_ts)
-            built.store.meta_set("world", size)
-            build_world(built)
             # Two threads building at once both build the same: the second assignment is alike.
-            last = self._last = (key, orjson.dumps(built.store.dump()))
+            last = self._last = (key, orjson.dumps(self._build(seed, epoch_ts, size)))
         return orjson.loads(last[1])
+
+    def shapes(self) -> dict[str, Shape]:
+        """Each collection's stored shape (what imports are checked against), learnt once from a
+        standard world: the code that writes documents is the one fact, not a second list."""
+        if self._shapes is None:
+            self._shapes = shapes_of(self._build(self.options.seed, _midnight_today(), "standard"))
+        return self._shapes
+
+    def _build(self, seed: int, epoch_ts: float, size: str) -> dict:
+        built = World(MemoryStore(), self.options, self)
+        built.store.meta_set("seed", seed)
+        built.store.meta_set("epoch", epoch_ts)
+        built.store.meta_set("world", size)
+        build_world(built)
+        return built.store.dump()
 
 
 class World:
@@ -103,33 +113,3 @@ class World:
                         "move it away (or import a state export) to start anew"
                     )
                 self.reset()
-
-
-def check_state(data: dict) -> None:
-    """An import, checked whole before anything changes (the admin spec checked its outline):
-    BadRequest naming the first place that breaks the world's rules."""
-    for collection, rows in data["docs"].items():
-        for at, (key, doc) in enumerate(rows):
-            where = f"docs.{collection}[{at}]"
-            if not _is_key(key):
-                raise BadRequest(f"{where}: a key is a string or an integer, got {key!r}")
-            if not isinstance(doc, dict):
-                raise BadRequest(f"{where}: a document is an object, got {type(doc).__name__}")
-    for index, entries in data["indexes"].items():
-        for at, (score, member) in enumerate(entries):
-            where = f"indexes.{index}[{at}]"
-            if isinstance(score, bool) or not isinstance(score, int | float):
-                raise BadRequest(f"{where}: a score is a number, got {score!r}")
-            if not _is_key(member):
-                raise BadRequest(f"{where}: a member is a string or an integer, got {member!r}")
-    meta = data["meta"]
-    check_instant(meta["epoch"], "meta.epoch")
-    clock = meta.get("clock")
-    if clock is not None:
-        if clock["frozen_at"] is not None:
-            check_instant(clock["frozen_at"], "meta.clock.frozen_at")
-        check_instant(time.time() + clock["offset"], "meta.clock.offset: the clock")
-
-
-def _is_key(value) -> bool:
-    return isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool))

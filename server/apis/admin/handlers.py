@@ -6,8 +6,8 @@ from apitwin.apis import APIS
 from apitwin.apis.admin.faults import FaultHandlers
 from apitwin.core.clock import iso, parse_instant
 from apitwin.core.errors import BadRequest
+from apitwin.core.state_check import check_state
 from apitwin.core.store import StoreError
-from apitwin.core.world import check_state
 from apitwin.pipeline.http import optional_body, reply
 from apitwin.pipeline.journal import JOURNAL
 
@@ -53,8 +53,8 @@ class AdminHandlers(FaultHandlers):
         return reply(self.twin.world().store.dump())
 
     async def import_state(self, body: dict):
-        check_state(body)  # before anything changes
         world = self.twin.world()
+        check_state(body, world.seeded.shapes())  # before anything changes
         backup = world.store.dump()
         try:
             world.store.load(body)
