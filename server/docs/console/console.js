@@ -71,7 +71,7 @@
     const twin = entry.twin || {};
     if (twin.prefer) tags.push(["Prefer " + JSON.stringify(twin.prefer), ""]);
     if (twin.delay_ms) tags.push(["delay " + twin.delay_ms + " ms", ""]);
-    if (twin.fault) tags.push(["fault #" + (twin.fault.id || twin.fault), "fault"]);
+    if (twin.fault) tags.push(["fault " + (twin.fault.id ? "#" + twin.fault.id : twin.fault), "fault"]);
     if (twin.fault_latency_ms) tags.push(["fault latency " + twin.fault_latency_ms + " ms", ""]);
     if (twin.dropped) tags.push(["dropped", "fault"]);
     return tags;
