@@ -37,8 +37,11 @@ def _template() -> str:
 
 
 def json_block(element_id: str, data) -> str:
-    # "</" would end the script element early (a seed or path becoming markup); JSON allows "<\/".
-    text = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
+    # No "<", ">" or "&" at all: "</script>" would end the element early and "<!--" or "<script"
+    # change how it is parsed (a seed or path becoming markup); JSON's \u escapes say the same.
+    text = json.dumps(data, separators=(",", ":"))
+    for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
+        text = text.replace(char, escaped)
     return f'<script id="{element_id}" type="application/json">{text}</script>'
 
 
