@@ -60,6 +60,9 @@ def test_a_request_appears_opens_and_copies_as_curl(console, served):
     row = _row(console, "/meiro/workspaces?limit=3")
     row.wait_for()
     assert row.locator("td.status").inner_text() == "200"
+    # The console's own calls (the admin API, its workflow list) are hidden by default.
+    assert console.locator("#journal tbody tr", has_text="per_page=8").count() == 0
+    assert console.locator("#journal tbody tr", has_text="/_twin/").count() == 0
     row.click()
     curl = console.locator("#entry-curl")
     curl.filter(has_text="curl").wait_for()

@@ -77,7 +77,8 @@
     return tags;
   }
   function shown(entry) {
-    if ($("hide-admin").checked && entry.path.startsWith(ADMIN)) return false;
+    const own = entry.path.startsWith(ADMIN) || "x-twin-console" in (entry.request_headers || {});
+    if ($("hide-admin").checked && own) return false;
     const api = $("filter-api").value;
     if (api && apiOf(entry.path) !== api) return false;
     const status = $("filter-status").value;
@@ -146,13 +147,20 @@
     renderClock(await admin("POST", "/clock", change));
     await loadWorkflows(); // lifecycles are read from the clock: show where they are now
   }
-  async function loadClock() { renderClock(await admin("GET", "/clock")); }
+  let clockRunning = false;
+  async function loadClock() {
+    const clock = await admin("GET", "/clock");
+    clockRunning = !clock.frozen;
+    renderClock(clock);
+  }
 
   // Director's instances move on the virtual clock (no credentials needed unless basic auth).
   async function loadWorkflows() {
     const director = config.apis.find((api) => api.name === "director");
     if (!director) return;
-    const answer = await fetch(director.root + "/api/workflows?per_page=8");
+    // Marked, so the journal view can hide the console's own calls.
+    const answer = await fetch(director.root + "/api/workflows?per_page=8",
+      { headers: { "X-Twin-Console": "1" } });
     const rows = [];
     if (answer.ok) {
       (await answer.json()).slice(0, 8).forEach((run) => {
@@ -283,10 +291,13 @@
   renderWorld(config.world);
 
   // Polling, one round at a time; paused while the tab is hidden.
+  let ticks = 0;
   async function tick() {
     if (!document.hidden) {
       const jobs = [loadClock(), loadFaults(), loadSessions()];
       if ($("live").checked) jobs.push(loadJournal());
+      ticks += 1;
+      if (clockRunning && ticks % 4 === 0) jobs.push(loadWorkflows()); // they move with time
       await Promise.all(jobs).catch((error) => say(String(error.message || error)));
     }
     setTimeout(tick, 1500);
