@@ -75,6 +75,9 @@ def test_the_wheel_installs_one_package_with_its_data(wheel):
         "apitwin/conformance/known_deviations.yaml",
         "apitwin/docs/redoc/redoc.standalone.js",
         "apitwin/docs/redoc/LICENSE",
+        "apitwin/docs/console/console.html",
+        "apitwin/docs/console/console.css",
+        "apitwin/docs/console/console.js",
     ):
         assert data in names, data
     metadata = zipfile.ZipFile(wheel).read(

@@ -1,12 +1,23 @@
-"""GET / : a small page listing the APIs, their base URLs and the credentials to use."""
+"""GET / : the console. At the top the APIs, their base URLs, credentials and docs links
+(rendered here, escaped); below it the console (docs/console/: plain HTML, CSS and JS shipped as
+package data, no build step), which reads and drives the admin API from the browser."""
 
 from __future__ import annotations
 
+import functools
 import html
+import json
+import pathlib
 
 from starlette.responses import HTMLResponse
 
 from apitwin.apis import selected
+from apitwin.apis.spec_index import operations
+from apitwin.core.clock import iso
+
+CONSOLE_DIR = pathlib.Path(__file__).resolve().parent / "console"
+CONSOLE_FILES = ("console.css", "console.js")
+CONSOLE_ASSETS = "/_twin/assets/console"
 
 
 def _credentials(api_name: str, options) -> str:
@@ -20,44 +31,69 @@ def _credentials(api_name: str, options) -> str:
     return "No authentication (as documented)"
 
 
-def install(app, twin) -> None:
-    options = twin.options
-    alone = options.api is not None
+@functools.cache
+def _template() -> str:
+    return (CONSOLE_DIR / "console.html").read_text(encoding="utf-8")
 
+
+def json_block(element_id: str, data) -> str:
+    # No "<", ">" or "&" at all: "</script>" would end the element early and "<!--" or "<script"
+    # change how it is parsed (a seed or path becoming markup); JSON's \u escapes say the same.
+    text = json.dumps(data, separators=(",", ":"))
+    for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
+        text = text.replace(char, escaped)
+    return f'<script id="{element_id}" type="application/json">{text}</script>'
+
+
+def _top(base: str, options) -> str:
+    alone = options.api is not None
+    rows = []
+    for api in selected(options.api):
+        title, link = html.escape(api.title), html.escape(base + api.base_path(alone))
+        docs = html.escape(f"{base}/{api.name}")  # docs/site.py: the same in both modes
+        creds = html.escape(_credentials(api.name, options))
+        rows.append(
+            f"<tr><td>{title}</td><td><code>{link}</code></td><td>{creds}</td>"
+            f'<td><a href="{docs}/docs">Swagger UI</a> · <a href="{docs}/redoc">Redoc</a> · '
+            f'<a href="{docs}/docs/openapi.json">spec</a></td></tr>'
+        )
+    admin = html.escape(base + "/_twin")
+    return (
+        f"<h1>apitwin</h1><span>admin API <code>{admin}</code> "
+        f'(<a href="{admin}/docs">Swagger UI</a> · <a href="{admin}/redoc">Redoc</a>)</span>'
+        "<table><tr><th>API</th><th>Base URL</th><th>Credentials</th><th>Docs</th></tr>"
+        f"{''.join(rows)}</table>"
+    )
+
+
+def page(twin, base: str, root_path: str = "") -> str:
+    """The console's HTML: its template with the top, and the settings its script reads."""
+    options = twin.options
+    world = twin.world()
+    alone = options.api is not None
+    config = {
+        "admin": root_path + "/_twin",
+        "apis": [
+            {
+                "name": api.name,
+                "root": root_path + api.base_path(alone).rstrip("/"),
+                "operations": [op.operation_id for op in operations(api.name)],
+            }
+            for api in selected(options.api)
+        ],
+        "world": {"seed": world.seed, "epoch": iso(world.epoch), "world": world.size},
+    }
+    return (
+        _template()
+        .replace("@TOP@", _top(base, options))
+        .replace("@ASSETS@", html.escape(root_path + CONSOLE_ASSETS))
+        .replace("@CONFIG@", json_block("console-config", config))
+    )
+
+
+def install(app, twin) -> None:
     async def landing(request):
         base = str(request.base_url).rstrip("/")
-        rows = []
-        for api in selected(options.api):
-            root = base + api.base_path(alone)
-            title, link = html.escape(api.title), html.escape(root)
-            docs = html.escape(f"{base}/{api.name}")  # docs/site.py: the same in both modes
-            creds = html.escape(_credentials(api.name, options))
-            rows.append(
-                f"<tr><td>{title}</td><td><code>{link}</code></td><td>{creds}</td>"
-                f'<td><a href="{docs}/docs">Swagger UI</a> · <a href="{docs}/redoc">Redoc</a> · '
-                f'<a href="{docs}/docs/openapi.json">spec</a></td></tr>'
-            )
-        seed = html.escape(str(twin.world().seed))  # everything put into the page is escaped
-        page = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>apitwin</title></head>
-<body>
-<h1>apitwin</h1>
-<p>Stateful twins of the APIs below, seeded with seed <code>{seed}</code>.</p>
-<table border="1" cellpadding="4">
-<tr><th>API</th><th>Base URL</th><th>Credentials</th><th>Docs</th></tr>
-{"".join(rows)}
-</table>
-<h2>Admin API</h2>
-<p><code>{html.escape(base)}/_twin</code>: reset, clock, catalog, state, faults, requests
-(<a href="{html.escape(base)}/_twin/docs">Swagger UI</a>,
-<a href="{html.escape(base)}/_twin/redoc">Redoc</a>,
-<a href="{html.escape(base)}/_twin/catalog">catalog</a>,
-<a href="{html.escape(base)}/_twin/requests">journal</a>).</p>
-<h2>Shaping answers</h2>
-<p>Send <code>Prefer: code=404</code>, <code>example=NAME</code>, <code>dynamic=true</code> or
-<code>delay=MS</code> on any call (the Swagger UI pages have a Prefer box); add fault rules
-(latency, failures, dropped connections) with <code>POST /_twin/faults</code>.</p>
-</body></html>"""
-        return HTMLResponse(page)
+        return HTMLResponse(page(twin, base, request.scope.get("root_path", "")))
 
     app.add_url_rule("/", "landing", landing, methods=["GET"])

@@ -23,11 +23,14 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from apitwin.apis import APIS, selected
 from apitwin.apis.spec_index import load_spec, spec_file
 from apitwin.docs import assets as docs_assets
+from apitwin.docs import landing
 from apitwin.docs import pages as docs_pages
 
 ADMIN = "_twin"
 _DOCS_ENDINGS = ("/docs", "/docs/", "/docs/openapi.json", "/redoc", "/redoc/")
 ASSETS = "/_twin/assets"
+# The console's files change with the package, not with a pinned version: revalidated.
+_NO_STALE = {"Cache-Control": "no-cache"}
 # The twin's default URL that G5 puts into each spec; the served docs put the real one first.
 _TWIN_DEFAULT = "http://127.0.0.1:8000"
 
@@ -195,6 +198,8 @@ class DocsMiddleware:
         try:
             if kind == "swagger-ui" and file_name in docs_assets.SWAGGER_UI_FILES:
                 return FileResponse(docs_assets.swagger_ui_dir() / file_name, headers=cache)
+            if kind == "console" and file_name in landing.CONSOLE_FILES:
+                return FileResponse(landing.CONSOLE_DIR / file_name, headers=_NO_STALE)
             if kind == "redoc" and file_name == "redoc.standalone.js":
                 bundle = docs_assets.redoc_bundle()
                 return FileResponse(bundle, headers=cache, media_type="text/javascript")
