@@ -12,53 +12,31 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
 import pathlib
 import re
-import subprocess
 import time
 
 import pytest
+from director import Director, director_venv
 
 from apitwin.conformance import diff_cli, known
 
 pytestmark = pytest.mark.slow  # starts processes of its own
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
-SCRIPT = REPO / ".ci" / "director.sh"
 ARTIFACTS = REPO / "artifacts"
 DECISIONS = (REPO / "specs" / "DECISIONS.md").read_text(encoding="utf-8")
 
 
-def _director_venv() -> None:
-    result = subprocess.run(
-        [str(SCRIPT), "install"], capture_output=True, text=True, timeout=600, check=False
-    )
-    if result.returncode == 0:
-        return
-    offline = "No matching distribution" in result.stderr or "NewConnectionError" in result.stderr
-    if offline and not os.environ.get("CI"):
-        pytest.skip("no package registry reachable to install celery-director")
-    pytest.fail(f"the Celery Director venv could not be built:\n{result.stderr[-2000:]}")
-
-
 @pytest.fixture(scope="module")
 def director(tmp_path_factory):
-    _director_venv()
-    directory = tmp_path_factory.mktemp("director-diff")
+    director_venv()
+    started = Director(tmp_path_factory.mktemp("director-diff"), None)
     try:
-        started = subprocess.run(
-            [str(SCRIPT), "start", str(directory)],
-            capture_output=True,
-            text=True,
-            timeout=180,
-            check=False,
-        )
-        if started.returncode != 0:
-            pytest.fail(f"Director did not start: {started.stderr[-2000:]}")
-        yield started.stdout.strip().splitlines()[-1]
+        started.wait()
+        yield started.url
     finally:
-        subprocess.run([str(SCRIPT), "stop", str(directory)], timeout=60, check=False)
+        started.stop()
 
 
 def test_live_diff_against_the_real_director(director, tmp_path):
