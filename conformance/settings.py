@@ -59,6 +59,8 @@ class RunSettings:
     def schemathesis_config(self):
         from schemathesis.config import SchemathesisConfig  # heavy: only when a run starts
 
+        from . import checks as _refined  # noqa: F401  (registers the refined checks)
+
         checks = self.effective_checks()
         generation = {
             "mode": "positive" if self.read_only else "all",

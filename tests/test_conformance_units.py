@@ -198,3 +198,97 @@ def test_json_and_junit_reports(tmp_path):
     assert (suite.get("tests"), suite.get("failures")) == ("2", "1")
     [failure] = suite.iter("failure")
     assert failure.get("type") == "status_code_conformance"
+
+
+# --- use_after_free in a trash API ---------------------------------------------------------
+
+TWIN = "http://127.0.0.1:9"  # nothing is sent: the cases and responses are recorded by hand
+
+
+def _scenario(*steps):
+    """A stateful scenario as schemathesis records it: each step (operationId, path parameters,
+    status, parent step index or None) becomes a real case and response in one recorder."""
+    import requests
+    import schemathesis
+    from schemathesis.engine.recorder import ScenarioRecorder
+
+    from apitwin.apis import SPECS_DIR
+
+    schema = schemathesis.openapi.from_path(
+        SPECS_DIR / "meiro.yaml", config=RunSettings(base_url=TWIN).schemathesis_config()
+    )
+    recorder = ScenarioRecorder(label="links")
+    cases, responses = [], []
+    for operation_id, path_parameters, status, parent in steps:
+        case = schema.find_operation_by_id(operation_id).Case(path_parameters=path_parameters)
+        url = TWIN + case.formatted_path
+        request = requests.Request(case.method, url).prepare()
+        response = schemathesis.Response(status, {}, b"{}", request, 0.0, True)
+        recorder.record_case(case=case, parent_id=None if parent is None else cases[parent].id)
+        recorder.record_response(case_id=case.id, response=response)
+        cases.append(case)
+        responses.append(response)
+    return schema, recorder, cases, responses
+
+
+def _use_after_free(schema, recorder, case, response):
+    from schemathesis.checks import CHECKS, CheckContext
+
+    ctx = CheckContext(
+        override=None,
+        auth=None,
+        headers=None,
+        config=schema.config.checks_config_for(),
+        transport_kwargs=None,
+        recorder=recorder,
+        response_checks=None,
+    )
+    return CHECKS.get_one("use_after_free")(ctx, response, case)
+
+
+def test_use_after_free_still_fails_a_read_of_a_deleted_workspace():
+    from schemathesis.openapi.checks import UseAfterFree
+
+    schema, recorder, cases, responses = _scenario(
+        ("create_workspace", {}, 201, None),
+        ("delete_workspace", {"workspace_id": 196}, 200, 0),
+        ("list_workspace_jobs", {"workspace_id": 196}, 200, 0),
+    )
+    with pytest.raises(UseAfterFree):
+        _use_after_free(schema, recorder, cases[-1], responses[-1])
+
+
+def test_use_after_free_accepts_a_read_after_the_linked_restore():
+    """DELETE moves the workspace to the trash, the spec's link from it restores it: reading it
+    afterwards is no use after free (this failed CI at random before)."""
+    restored = _scenario(
+        ("create_workspace", {}, 201, None),
+        ("delete_workspace", {"workspace_id": 196}, 200, 0),
+        ("restore_trashed_workspace", {"workspace_id": 196}, 200, 1),
+        ("list_workspace_jobs", {"workspace_id": 196}, 200, 0),
+    )
+    schema, recorder, cases, responses = restored
+    assert _use_after_free(schema, recorder, cases[-1], responses[-1]) is None
+
+
+def test_use_after_free_still_fails_when_the_restore_failed_or_came_later():
+    from schemathesis.openapi.checks import UseAfterFree
+
+    failed_restore = _scenario(
+        ("create_workspace", {}, 201, None),
+        ("delete_workspace", {"workspace_id": 196}, 200, 0),
+        ("restore_trashed_workspace", {"workspace_id": 196}, 404, 1),
+        ("list_workspace_jobs", {"workspace_id": 196}, 200, 0),
+    )
+    schema, recorder, cases, responses = failed_restore
+    with pytest.raises(UseAfterFree):
+        _use_after_free(schema, recorder, cases[-1], responses[-1])
+    later = _scenario(
+        ("create_workspace", {}, 201, None),
+        ("delete_workspace", {"workspace_id": 196}, 200, 0),
+        ("list_workspace_jobs", {"workspace_id": 196}, 200, 0),
+        ("restore_trashed_workspace", {"workspace_id": 196}, 200, 1),
+    )
+    schema, recorder, cases, responses = later
+    with pytest.raises(UseAfterFree):
+        _use_after_free(schema, recorder, cases[2], responses[2])
