@@ -38,6 +38,7 @@ def _serve(args: argparse.Namespace) -> int:
         max_sessions=args.max_sessions,
         max_body_bytes=args.max_body_bytes,
         max_connections=args.max_connections,
+        header_timeout=args.header_timeout,
         validate_responses=args.validate_responses,
         director_basic_auth=args.director_basic_auth,
         admin_token=args.admin_token or os.environ.get(ADMIN_TOKEN_ENV) or None,
@@ -53,6 +54,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from apitwin.app import create_app
+    from apitwin.serve.uvicorn_adapter import protocol
 
     try:
         if args.workers == 1:
@@ -78,10 +80,12 @@ def _serve(args: argparse.Namespace) -> int:
         print(warning, file=sys.stderr)
     print(banner(options, args.workers), flush=True)
     # uvloop + httptools: with asyncio's loop, uvicorn's workers lose TCP_NODELAY (a 40 ms
-    # stall per keep-alive request).
+    # stall per keep-alive request). The protocol is uvicorn's httptools one with a deadline on
+    # each request's head (serve/uvicorn_adapter.py).
     server = dict(
-        host=options.host, port=options.port, loop="uvloop", http="httptools",
-        log_level=args.log_level, limit_concurrency=options.max_connections,
+        host=options.host, port=options.port, loop="uvloop",
+        http=protocol(options.header_timeout), log_level=args.log_level,
+        limit_concurrency=options.max_connections,
     )  # fmt: skip
     if args.workers == 1:
         uvicorn.Server(uvicorn.Config(app, **server)).run(sockets=[sock])
@@ -292,6 +296,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=TwinOptions.max_connections,
         metavar="N",
         help="open connections and requests in flight at most; beyond, uvicorn answers 503",
+    )
+    serve.add_argument(
+        "--header-timeout",
+        type=_positive(float),
+        default=TwinOptions.header_timeout,
+        metavar="SECONDS",
+        help="time a connection has to send a request's head (line and headers), from its "
+        "opening or the next request's first byte; then it is closed (a 408 if it began one). "
+        "Real clients take milliseconds; stalled sockets cannot pile up to the file limit",
     )
     serve.add_argument(
         "--validate-responses",

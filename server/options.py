@@ -39,6 +39,9 @@ class TwinOptions:
     # Bounds: a request body (413 beyond), open connections (uvicorn answers 503 beyond).
     max_body_bytes: int = 10 * 1024 * 1024
     max_connections: int = 1000
+    # Seconds a connection may take to send a request's head (request line and headers), from
+    # its opening or the next request's first byte: real clients take milliseconds.
+    header_timeout: float = 10.0
     # X-Twin-Session worlds: dropped after this many seconds without a request; at most this many.
     # When set, every /_twin call must carry it (pipeline/admin_guard.py).
     admin_token: str | None = None
