@@ -39,6 +39,7 @@ def _serve(args: argparse.Namespace) -> int:
         max_body_bytes=args.max_body_bytes,
         max_connections=args.max_connections,
         header_timeout=args.header_timeout,
+        journal_max_bytes=args.journal_max_bytes,
         validate_responses=args.validate_responses,
         director_basic_auth=args.director_basic_auth,
         admin_token=args.admin_token or os.environ.get(ADMIN_TOKEN_ENV) or None,
@@ -305,6 +306,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="time a connection has to send a request's head (line and headers), from its "
         "opening or the next request's first byte; then it is closed (a 408 if it began one). "
         "Real clients take milliseconds; stalled sockets cannot pile up to the file limit",
+    )
+    serve.add_argument(
+        "--journal-max-bytes",
+        type=_positive(int),
+        default=TwinOptions.journal_max_bytes,
+        metavar="N",
+        help="bytes the request journal of a world holds at most (its newest entries, as "
+        f"stored), beside its {TwinOptions.journal_size} entries; each session's world has its own",
     )
     serve.add_argument(
         "--validate-responses",

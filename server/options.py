@@ -35,7 +35,10 @@ class TwinOptions:
     meiro_tokens: list[str] = dataclasses.field(default_factory=lambda: ["twin-token"])
     # Optional Director basic auth ("user:pass"); None leaves Director open, as documented.
     director_basic_auth: str | None = None
+    # The request journal of each world keeps the newest entries: this many, and at most this
+    # many bytes of them (JSON as stored). An entry is ~1 KB; cut values make the largest ~70 KB.
     journal_size: int = 500
+    journal_max_bytes: int = 8 * 1024 * 1024
     # Bounds: a request body (413 beyond), open connections (uvicorn answers 503 beyond).
     max_body_bytes: int = 10 * 1024 * 1024
     max_connections: int = 1000

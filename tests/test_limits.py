@@ -8,6 +8,7 @@ from support import TEST_EPOCH, in_process
 
 from apitwin.app import create_app
 from apitwin.options import TwinOptions
+from apitwin.pipeline.journal import JOURNAL
 
 MEIRO = {"X-Access-Token": "twin-token"}
 LIMIT = 4096
@@ -84,3 +85,58 @@ def test_huge_headers_leave_no_memory_behind(twin):
     entry = twin.get("/_twin/requests", params={"limit": 1}).json()["requests"][0]
     assert entry["request_headers"]["..."].endswith("more headers not kept")
     assert len(entry["request_headers"]) == 65  # 64 names kept, and the count of the rest
+
+
+# More header names than an entry keeps, each name and value longer than it keeps: with a long
+# query and an error detail, about the largest entry a request can make.
+WIDEST = {f"x-wide-{i:03}-" + "n" * 2000: "w" * 2000 for i in range(80)}
+
+
+@pytest.mark.parametrize("backend", ["memory", "file"])
+def test_the_journal_holds_at_most_its_bytes(backend, tmp_path):
+    bound = 1 << 20
+    store = "memory" if backend == "memory" else f"file:{tmp_path / 'twin.db'}"
+    app = create_app(TwinOptions(epoch=TEST_EPOCH, store=store, journal_max_bytes=bound))
+    journal = app.twin.default_world.store
+    with in_process(app) as client:
+        for n in range(40):  # ~5 MB of entries, five times the bound
+            # An unknown query parameter: a 400, whose error detail the entry keeps too.
+            client.get("/director/api/ping", headers=WIDEST, params={"q": f"{n}-" + "q" * 5000})
+            if n == 0:
+                entry = journal.log_bytes(JOURNAL)
+        held = journal.log_bytes(JOURNAL)
+        listed = client.get("/_twin/requests", params={"limit": 10_000})
+    entries = listed.json()["requests"]
+    assert [e["query"].split("-")[0] for e in entries[:2]] == ["q=39", "q=38"]  # the newest
+    assert max(len(name) for name in entries[0]["request_headers"]) < 1100
+    assert len(entries) < 40
+    assert bound - 1.1 * entry < held <= bound  # the newest entries that fit, no fewer
+    assert len(listed.content) <= bound, len(listed.content)
+    print(f"{backend}: entry {entry} bytes, {len(entries)} kept, {held} bytes held")
+
+
+def test_the_journal_at_its_default_bound_keeps_no_more_memory():
+    """150 of the largest entries (~19 MB of them) leave the default journal's 8 MiB behind,
+    measured as memory still allocated after the requests (the count alone, 500, let them all
+    stay)."""
+    import gc
+    import tracemalloc
+
+    bound = TwinOptions.journal_max_bytes
+    app = create_app(TwinOptions(epoch=TEST_EPOCH))
+    with in_process(app) as client:
+        client.get("/director/api/ping")  # start-up's allocations done before measuring
+        tracemalloc.start()
+        try:
+            gc.collect()
+            before = tracemalloc.get_traced_memory()[0]
+            for n in range(150):
+                client.get("/director/api/ping", headers=WIDEST, params={"q": f"{n}-" + "q" * 5000})
+            gc.collect()
+            kept = tracemalloc.get_traced_memory()[0] - before
+        finally:
+            tracemalloc.stop()
+        held = app.twin.default_world.store.log_bytes(JOURNAL)
+    assert bound - 150_000 < held <= bound
+    assert kept < bound + 2_000_000, f"{kept / 1e6:.1f} MB kept for a {bound / 1e6:.1f} MB bound"
+    print(f"kept {kept / 1e6:.2f} MB, journal {held / 1e6:.2f} MB")

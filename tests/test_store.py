@@ -4,6 +4,7 @@ locks that hold across processes."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sqlite3
@@ -194,6 +195,23 @@ def test_logs_are_capped_newest_last(store):
     assert store.log_read("journal")[0] == {"n": 4}
 
 
+def test_logs_are_bounded_by_bytes_too(store):
+    entry = {"v": "x" * 1000}
+    for _ in range(10):
+        store.log_append("journal", entry, cap=100, max_bytes=5000)
+    size = store.log_bytes("journal") // 4  # every entry the same size as stored
+    assert 1000 < size < 1100
+    assert store.log_read("journal") == [entry] * 4 and store.log_bytes("journal") <= 5000
+    store.log_append("journal", {"n": 1}, cap=100, max_bytes=5000)  # small: all four stay
+    assert len(store.log_read("journal")) == 5
+    store.log_append("journal", {"v": "y" * 6000}, cap=100, max_bytes=5000)  # too big alone
+    assert store.log_read("journal") == [] and store.log_bytes("journal") == 0
+    store.log_append("journal", {"n": 2}, cap=100, max_bytes=5000)
+    assert store.log_read("journal") == [{"n": 2}]
+    store.log_append("journal", {"n": 3}, cap=1)  # no bound on bytes: only the count
+    assert store.log_read("journal") == [{"n": 3}] and 0 < store.log_bytes("journal") < 20
+
+
 def _fill(store: Store) -> None:
     store.put("users", 2, {"id": 2, "name": "b"})
     store.put("users", 1, {"id": 1, "name": "a", "nested": {"x": [1, 2]}})
@@ -323,6 +341,29 @@ def test_file_reopen_keeps_everything(tmp_path):
     assert again.next_id("users") == 3
     again.close()
     assert not list(tmp_path.glob(".state.db.*")), "no temporary file left behind"
+
+
+def test_a_version_1_file_is_upgraded_with_its_log_sizes(tmp_path):
+    path = tmp_path / "old.db"
+    made = FileStore(path)
+    _fill(made)
+    made.log_append("journal", {"path": "/y"}, cap=10)
+    sizes = made.log_bytes("journal")
+    made.close()
+    with contextlib.closing(sqlite3.connect(path)) as old:  # back to version 1's logs table
+        old.executescript(
+            "DROP INDEX logs_by_size; ALTER TABLE logs DROP COLUMN size; "
+            "CREATE INDEX logs_by_name ON logs (ns, name, id); PRAGMA user_version = 1;"
+        )
+    again = FileStore(path)
+    assert again.log_bytes("journal") == sizes > 0
+    assert again.log_read("journal") == [{"path": "/x"}, {"path": "/y"}]
+    again.log_append("journal", {"path": "/z"}, cap=10, max_bytes=sizes)  # the oldest goes
+    assert again.log_read("journal") == [{"path": "/y"}, {"path": "/z"}]
+    again.close()
+    with contextlib.closing(sqlite3.connect(path)) as upgraded:
+        assert upgraded.execute("PRAGMA user_version").fetchone()[0] == 2
+    FileStore(path).close()  # opens again as it is
 
 
 def _filled_file(path: Path, rows: int = 300) -> None:

@@ -25,8 +25,10 @@ _ERROR_BODY_LIMIT = 16_384
 # Authorization header's scheme, are kept): every credential-like name, not a fixed list.
 _SECRET = re.compile(r"auth|token|secret|passw|api[-_]?key|cookie|credential|signature", re.I)
 REDACTED = "<redacted>"
-# A journal entry keeps this much of any one value (header, path, query), and this many header
-# names: 40 requests with a 10 MB header once made the journal hold 400 MB.
+# A journal entry keeps this much of any one value (header name or value, path, query), this many
+# header names: 40 requests with a 10 MB header once made the journal hold 400 MB. The journal
+# keeps options.journal_size entries, at most options.journal_max_bytes of them (the store drops
+# the oldest).
 VALUE_LIMIT = 1024
 HEADER_LIMIT = 64
 
@@ -48,12 +50,12 @@ def is_secret(name: str) -> bool:
 
 
 def redacted_headers(scope: Scope) -> dict[str, str]:
-    """The request's headers for the journal: credentials redacted, each value cut to
+    """The request's headers for the journal: credentials redacted, each name and value cut to
     VALUE_LIMIT, at most HEADER_LIMIT names (the rest counted), so an entry stays small."""
     shown: dict[str, str] = {}
     dropped = 0
     for raw_name, raw_value in scope["headers"]:  # Headers(scope=scope).items(), without it
-        name = raw_name.decode("latin-1")
+        name = cut(raw_name)  # names too: 64 names of 100 KB once made a 6 MB entry
         if name not in shown and len(shown) >= HEADER_LIMIT:
             dropped += 1
             continue
@@ -132,6 +134,7 @@ class JournalMiddleware:
                     "twin": twin_notes,
                 },
                 self.twin.options.journal_size,
+                self.twin.options.journal_max_bytes,
             )
 
         async def record_status(message: Message) -> None:

@@ -92,10 +92,17 @@ class Store(abc.ABC):
 
     # capped logs, newest last: the request journal
     @abc.abstractmethod
-    def log_append(self, name: str, entry: Doc, cap: int) -> None: ...
+    def log_append(self, name: str, entry: Doc, cap: int, max_bytes: int | None = None) -> None:
+        """Adds `entry`, then drops the oldest entries until at most `cap` are left and their
+        sizes (each entry's JSON as this backend stores it) add up to at most `max_bytes`; an
+        entry larger than `max_bytes` alone is not kept."""
 
     @abc.abstractmethod
     def log_read(self, name: str) -> list[Doc]: ...
+
+    @abc.abstractmethod
+    def log_bytes(self, name: str) -> int:
+        """The sizes of a log's entries added up, as `log_append` bounds them."""
 
     # whole state
     @abc.abstractmethod

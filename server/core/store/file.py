@@ -29,7 +29,7 @@ from apitwin.core.store.base import Doc, Member, Store, StoreError
 
 # Written into the SQLite header, so a SQLite file of another program is refused, not reused.
 APPLICATION_ID = 0x61707477  # "aptw"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: logs.size; a version 1 file is upgraded when opened
 # Several workers queue for the write lock; a twin's transactions take milliseconds.
 BUSY_TIMEOUT_MS = 30_000
 # Bound on SQL variables per statement when reading many keys.
@@ -57,11 +57,20 @@ CREATE TABLE meta (
 );
 CREATE TABLE logs (
     id INTEGER PRIMARY KEY AUTOINCREMENT, ns TEXT NOT NULL, name TEXT NOT NULL,
-    entry TEXT NOT NULL
+    entry TEXT NOT NULL, size INTEGER NOT NULL DEFAULT 0
 );
-CREATE INDEX logs_by_name ON logs (ns, name, id);
+CREATE INDEX logs_by_size ON logs (ns, name, id, size);
 """
 _TABLES = ("docs", "sequences", "entries", "meta", "logs")
+# Version 1 -> 2: each log entry's size (its JSON is ASCII: characters are bytes), kept in the
+# index, so the sum of a log's sizes is read from the index alone, never from the entries.
+_UPGRADE_1 = """
+ALTER TABLE logs ADD COLUMN size INTEGER NOT NULL DEFAULT 0;
+UPDATE logs SET size = length(entry);
+DROP INDEX logs_by_name;
+CREATE INDEX logs_by_size ON logs (ns, name, id, size);
+PRAGMA user_version = 2;
+"""
 
 
 # SQLite's integers are 64-bit: a larger key cannot be stored, so it names nothing, and binding
@@ -168,7 +177,7 @@ class FileStore(Store):
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if app_id != APPLICATION_ID:
                 raise self._fail("not an apitwin state file (a SQLite file of something else)")
-            if version != SCHEMA_VERSION:
+            if version not in (1, SCHEMA_VERSION):
                 raise self._fail(f"schema version {version}, this twin reads {SCHEMA_VERSION}")
             if conn.execute("PRAGMA journal_mode = WAL").fetchone()[0].lower() != "wal":
                 raise self._fail("cannot switch it to WAL mode")
@@ -177,6 +186,8 @@ class FileStore(Store):
             if problems != ["ok"]:
                 raise self._fail(f"corrupt: {'; '.join(problems[:3])}")
             self._check_rows(conn)
+            if version == 1:
+                self._upgrade(conn)
         except sqlite3.DatabaseError as exc:
             conn.close()
             raise self._fail(f"corrupt or not a state file: {exc}") from exc
@@ -184,6 +195,19 @@ class FileStore(Store):
             conn.close()
             raise
         self._conn, self._pid, self._depth = conn, os.getpid(), 0
+
+    def _upgrade(self, conn: sqlite3.Connection) -> None:
+        """A version 1 file to version 2, in one transaction under the write lock; another
+        process may have done it first, so the version is read again under the lock."""
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if conn.execute("PRAGMA user_version").fetchone()[0] == 1:
+                for statement in filter(str.strip, _UPGRADE_1.split(";")):
+                    conn.execute(statement)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
 
     def _check_rows(self, conn: sqlite3.Connection) -> None:
         """Every table there and every row readable, checked at open (SQLite's JSON functions,
@@ -425,7 +449,7 @@ class FileStore(Store):
 
     # --- logs --------------------------------------------------------------------------------
 
-    def log_append(self, name: str, entry: Doc, cap: int) -> None:
+    def log_append(self, name: str, entry: Doc, cap: int, max_bytes: int | None = None) -> None:
         # A log entry (the request journal) is a diagnostic, not an acknowledged write: committed
         # without waiting for the disk (synchronous=NORMAL keeps it across a kill -9; a power
         # cut may lose the last few, never corrupts the file, and the next write's fsync covers
@@ -435,10 +459,11 @@ class FileStore(Store):
             if relaxed:
                 self._db().execute("PRAGMA synchronous = NORMAL")
             try:
+                encoded = _encode(entry)  # ASCII (json.dumps escapes the rest): bytes = len
                 with self._write() as conn:
                     conn.execute(
-                        "INSERT INTO logs (ns, name, entry) VALUES (?, ?, ?)",
-                        (self.prefix, name, _encode(entry)),
+                        "INSERT INTO logs (ns, name, entry, size) VALUES (?, ?, ?, ?)",
+                        (self.prefix, name, encoded, len(encoded)),
                     )
                     # Drop everything older than the newest `cap` entries (through the index).
                     conn.execute(
@@ -447,9 +472,39 @@ class FileStore(Store):
                         "LIMIT 1 OFFSET ?3)",
                         (self.prefix, name, max(cap, 0)),
                     )
+                    if max_bytes is not None:
+                        self._trim_bytes(conn, name, max_bytes)
             finally:
                 if relaxed:
                     self._db().execute("PRAGMA synchronous = FULL")
+
+    def _trim_bytes(self, conn: sqlite3.Connection, name: str, max_bytes: int) -> None:
+        """Drops the oldest entries whose sizes make up the excess over `max_bytes`: usually
+        one or two, read off the index's oldest end (a sum over all, per append, cost 3x)."""
+        excess = self._log_bytes(conn, name) - max_bytes
+        if excess <= 0:
+            return
+        oldest = conn.execute(
+            "SELECT id, size FROM logs WHERE ns = ? AND name = ? ORDER BY id", (self.prefix, name)
+        )
+        dropped = last = 0
+        for row_id, size in oldest:
+            dropped, last = dropped + size, row_id
+            if dropped >= excess:
+                break
+        oldest.close()
+        conn.execute(
+            "DELETE FROM logs WHERE ns = ? AND name = ? AND id <= ?", (self.prefix, name, last)
+        )
+
+    def _log_bytes(self, conn: sqlite3.Connection, name: str) -> int:
+        return conn.execute(
+            "SELECT coalesce(sum(size), 0) FROM logs WHERE ns = ? AND name = ?", (self.prefix, name)
+        ).fetchone()[0]
+
+    def log_bytes(self, name: str) -> int:
+        with self._guard:
+            return self._log_bytes(self._db(), name)
 
     def log_read(self, name: str) -> list[Doc]:
         rows = self._read(

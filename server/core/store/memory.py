@@ -53,6 +53,7 @@ class MemoryStore(Store):
         self._scores: dict[str, dict[Member, float]] = defaultdict(dict)
         self._meta: dict[str, bytes] = {}  # JSON, like the documents
         self._logs: dict[str, deque[bytes]] = {}
+        self._log_bytes: dict[str, int] = {}  # each log's entries' sizes added up
 
     def get(self, collection: str, key: Member) -> Doc | None:
         doc = self._docs[collection].get(key)
@@ -146,14 +147,21 @@ class MemoryStore(Store):
     def meta_delete(self, key: str) -> None:
         self._meta.pop(key, None)
 
-    def log_append(self, name: str, entry: Doc, cap: int) -> None:
-        log = self._logs.get(name)
-        if log is None or log.maxlen != cap:
-            log = self._logs[name] = deque(log or (), maxlen=cap)
-        log.append(_dumps(entry))
+    def log_append(self, name: str, entry: Doc, cap: int, max_bytes: int | None = None) -> None:
+        log = self._logs.setdefault(name, deque())
+        encoded = _dumps(entry)
+        log.append(encoded)
+        total = self._log_bytes.get(name, 0) + len(encoded)
+        bound = total if max_bytes is None else max_bytes
+        while log and (len(log) > cap or total > bound):
+            total -= len(log.popleft())
+        self._log_bytes[name] = total
 
     def log_read(self, name: str) -> list[Doc]:
         return [_loads(entry) for entry in self._logs.get(name, ())]
+
+    def log_bytes(self, name: str) -> int:
+        return self._log_bytes.get(name, 0)
 
     def holds_data(self) -> bool:
         return any(self._docs.values()) or any(self._seqs.values()) or any(self._index.values())

@@ -8,7 +8,8 @@ under another prefix and `clear()` drops only its own keys:
     <prefix>:doc:<collection> hash   encoded key -> JSON document
     <prefix>:ord:<collection> zset   encoded key, scored by insertion (scan order)
     <prefix>:idx:<index>      zset   encoded member, scored by the caller's score
-    <prefix>:log:<name>       list   JSON entries, oldest first, trimmed to the cap
+    <prefix>:log:<name>       list   JSON entries, oldest first, trimmed to the cap and bytes
+    <prefix>:log:<name>:bytes string the sizes of its entries added up (kept by _LOG_SCRIPT)
     <prefix>:lock:<name>      string a redis-py Lock (not state: clear and dump skip it)
 
 Keys and members are encoded as `i` + a fixed-width offset integer or `s` + the text, so 7 and "7"
@@ -16,7 +17,8 @@ stay apart and members with equal scores sort as the memory backend sorts them (
 numeric order before text in code-point order): Redis orders such ties by their bytes.
 
 Each call is one round trip: single commands, a MULTI/EXEC pipeline, or a Lua script (`put`,
-which must give a new key the next insertion position atomically).
+which must give a new key the next insertion position atomically; `log_append`, which trims by
+the sizes of the entries it drops).
 """
 
 from __future__ import annotations
@@ -57,6 +59,26 @@ return added
 """
 
 
+# Appends ARGV[1] to the log KEYS[1], then drops its oldest entries while there are more than
+# ARGV[2] or their sizes (KEYS[2]) add up to more than ARGV[3] (-1: no bound on bytes). Each
+# entry is read once more, when dropped; a log kept before its sizes were is summed once.
+_LOG_SCRIPT = """
+local cap, bound = tonumber(ARGV[2]), tonumber(ARGV[3])
+if redis.call('EXISTS', KEYS[2]) == 0 then
+    local total = 0
+    for _, old in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do total = total + #old end
+    redis.call('SET', KEYS[2], total)
+end
+local length = redis.call('RPUSH', KEYS[1], ARGV[1])
+local total = redis.call('INCRBY', KEYS[2], #ARGV[1])
+while length > 0 and (length > cap or (bound >= 0 and total > bound)) do
+    total = redis.call('DECRBY', KEYS[2], #redis.call('LPOP', KEYS[1]))
+    length = length - 1
+end
+if length == 0 then redis.call('DEL', KEYS[1], KEYS[2]) end
+"""
+
+
 def encode_member(member: Member) -> str:
     if isinstance(member, bool) or not isinstance(member, int | str):
         raise TypeError(f"keys and members are int or str, not {type(member).__name__}")
@@ -91,6 +113,7 @@ class RedisStore(Store):
         except (redis.RedisError, ValueError) as exc:
             raise StoreError(f"redis store {self._shown_url!r}: {exc}") from exc
         self._put = self._redis.register_script(_PUT_SCRIPT)
+        self._log = self._redis.register_script(_LOG_SCRIPT)
         self._held = threading.local()  # lock names this thread holds (lock() is reentrant)
 
     def close(self) -> None:
@@ -205,15 +228,12 @@ class RedisStore(Store):
 
     # --- logs --------------------------------------------------------------------------------
 
-    def log_append(self, name: str, entry: Doc, cap: int) -> None:
-        key = self._key("log", name)
-        with self._redis.pipeline(transaction=True) as pipe:
-            if cap <= 0:
-                pipe.delete(key)
-            else:
-                pipe.rpush(key, _encode(entry))
-                pipe.ltrim(key, -cap, -1)
-            pipe.execute()
+    def log_append(self, name: str, entry: Doc, cap: int, max_bytes: int | None = None) -> None:
+        keys = [self._key("log", name), self._key("log", name, "bytes")]
+        self._log(keys=keys, args=[_encode(entry), cap, -1 if max_bytes is None else max_bytes])
+
+    def log_bytes(self, name: str) -> int:
+        return int(self._redis.get(self._key("log", name, "bytes")) or 0)
 
     def log_read(self, name: str) -> list[Doc]:
         return [json.loads(e) for e in self._redis.lrange(self._key("log", name), 0, -1)]
