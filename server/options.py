@@ -36,7 +36,7 @@ class TwinOptions:
     # Optional Director basic auth ("user:pass"); None leaves Director open, as documented.
     director_basic_auth: str | None = None
     # The request journal of each world keeps the newest entries: this many, and at most this
-    # many bytes of them (JSON as stored). An entry is ~1 KB; cut values make the largest ~70 KB.
+    # many bytes of them (JSON as stored). An entry is ~1 KB; cut values make the largest ~125 KB.
     journal_size: int = 500
     journal_max_bytes: int = 8 * 1024 * 1024
     # Bounds: a request body (413 beyond), open connections (uvicorn answers 503 beyond).

@@ -17,7 +17,6 @@ import uvloop
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 from uvicorn.server import ServerState
 
-from apitwin.serve import uvicorn_adapter
 from apitwin.serve.uvicorn_adapter import HeadDeadline, protocol
 
 DEADLINE = 0.3
@@ -89,7 +88,6 @@ def test_the_hooks_the_adapter_relies_on_are_there():
     assert "response_complete" in RequestResponseCycle.__init__.__code__.co_names
     # `--workers` pickles uvicorn's Config to its spawned workers, `http` with it.
     assert pickle.loads(pickle.dumps(protocol(2.5))).keywords == {"header_timeout": 2.5}
-    assert uvicorn_adapter.__doc__.count("tests/test_uvicorn_adapter.py") == 1
 
 
 def test_a_head_begun_and_not_finished_is_a_408_then_closed():

@@ -152,7 +152,7 @@ class MemoryStore(Store):
         encoded = _dumps(entry)
         log.append(encoded)
         total = self._log_bytes.get(name, 0) + len(encoded)
-        bound = total if max_bytes is None else max_bytes
+        bound = float("inf") if max_bytes is None else max_bytes
         while log and (len(log) > cap or total > bound):
             total -= len(log.popleft())
         self._log_bytes[name] = total
