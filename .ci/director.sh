@@ -46,8 +46,12 @@ python311() {
 }
 
 install() {
-    # The stamp records which pins the venv was built from; a change rebuilds it.
+    # The stamp records which pins the venv was built from; a change rebuilds it. One build at
+    # a time: parallel test workers (pytest -n) may all ask for it at once.
     local stamp=$venv/.apitwin-pins
+    mkdir -p "$(dirname "$venv")"
+    exec 9>"$venv.lock"
+    flock 9
     if [ -x "$venv/bin/director" ] && cmp -s "$requirements" "$stamp"; then
         return
     fi

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import orjson
-
 from apitwin.core.clock import UTC, Clock
 from apitwin.core.state_check import Shape, shapes_of
 from apitwin.core.store import MemoryStore, Store, StoreError
@@ -21,30 +19,33 @@ def _midnight_today() -> float:
 class SeededWorlds:
     """What a seed grows into, built once and copied into every world reset to it.
 
-    The build is a pure function of (seed, epoch, size), so its dump stands for it: a new session
-    or a reset (the test suites reset before each test) costs a load, not a fixture build. The
-    standard world: build 180 ms, load into memory 5 ms. Only the last build is kept, as JSON
-    (0.5 MB for the standard world, 11 MB for the large one).
+    The build is a pure function of (seed, epoch, size), so it is kept: a new session or a reset
+    (the test suites reset before each test) costs a copy, not a fixture build. Only the last
+    build is kept, in a memory store of its own, which nothing writes to after the build: a
+    memory world copies its tables (no JSON decoded or encoded again), the other stores load
+    its dump.
     """
 
     def __init__(self, options: TwinOptions) -> None:
         self.options = options
-        self._last: tuple[tuple, bytes] | None = None  # ((seed, epoch, size), dump as JSON)
+        self._last: tuple[tuple, MemoryStore] | None = None  # ((seed, epoch, size), the build)
         self._shapes: dict[str, Shape] | None = None
 
-    def dump(self, seed: int, epoch_ts: float, size: str) -> dict:
+    def build(self, seed: int, epoch_ts: float, size: str) -> MemoryStore:
+        """The seed's world, to copy from (`Store.load_from`), never to write to."""
         key = (seed, epoch_ts, size)
         last = self._last
         if last is None or last[0] != key:
             # Two threads building at once both build the same: the second assignment is alike.
-            last = self._last = (key, orjson.dumps(self._build(seed, epoch_ts, size)))
-        return orjson.loads(last[1])
+            last = self._last = (key, self._build(seed, epoch_ts, size))
+        return last[1]
 
     def shapes(self) -> dict[str, Shape]:
         """Each collection's stored shape (what imports are checked against), learnt once from a
         standard world: the code that writes documents is the one fact, not a second list."""
         if self._shapes is None:
-            self._shapes = shapes_of(self._build(self.options.seed, _midnight_today(), "standard"))
+            built = self._build(self.options.seed, _midnight_today(), "standard")
+            self._shapes = shapes_of(built.dump())
         return self._shapes
 
     def _build(self, seed: int, epoch_ts: float, size: str) -> dict:
@@ -53,7 +54,7 @@ class SeededWorlds:
         built.store.meta_set("epoch", epoch_ts)
         built.store.meta_set("world", size)
         build_world(built)
-        return built.store.dump()
+        return built.store
 
 
 class World:
@@ -94,12 +95,12 @@ class World:
             if epoch
             else _midnight_today()
         )
-        seeded = self.seeded.dump(seed, epoch_ts, size)
+        seeded = self.seeded.build(seed, epoch_ts, size)
         # Stored in one load: one transaction on the file store, one MULTI/EXEC on Redis (not
         # 18,000 round trips); other workers, which take no lock to read, see the old world or
         # the new, never half.
         with self.store.lock("world"):
-            self.store.load(seeded)
+            self.store.load_from(seeded)
 
     def ensure_seeded(self) -> None:
         if self.store.meta_get("seed") is not None:

@@ -120,6 +120,10 @@ class Store(abc.ABC):
     def load(self, data: Doc) -> None:
         """Replace the whole state with a `dump()` (import)."""
 
+    def load_from(self, source: Store) -> None:
+        """Replace the whole state with another store's (a reset to a seed's build)."""
+        self.load(source.dump())
+
     @contextlib.contextmanager
     def lock(self, name: str) -> Iterator[None]:
         """Serialise read-modify-write sequences on one resource across processes.

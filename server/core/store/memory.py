@@ -178,6 +178,17 @@ class MemoryStore(Store):
             "meta": {key: _loads(value) for key, value in self._meta.items()},
         }
 
+    def load_from(self, source: Store) -> None:
+        if not isinstance(source, MemoryStore):
+            return super().load_from(source)
+        # Stored values are immutable bytes, shared; only the containers are copied.
+        self.clear()
+        self._docs.update((c, dict(docs)) for c, docs in source._docs.items())
+        self._seqs.update(source._seqs)
+        self._index.update((i, list(entries)) for i, entries in source._index.items())
+        self._scores.update((i, dict(scores)) for i, scores in source._scores.items())
+        self._meta.update(source._meta)
+
     def load(self, data: Doc) -> None:
         try:
             docs = {c: {k: _dumps(d) for k, d in rows} for c, rows in data["docs"].items()}
