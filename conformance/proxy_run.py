@@ -86,11 +86,9 @@ class ProxyRun:
                 self.redact.add(secret)
             self.exchanges += 1
             self._entries.append(har.entry(exchange, self.redact))
-            found = self._check(seen)
-        if self.recording:
-            self.recording.touch()
-        if found and self.report:
-            self.report.touch()
+            self._check(seen)
+        for file in filter(None, (self.recording, self.report)):
+            file.touch()
 
     def failed(
         self, method: str, client_url: str, api_path: str | None, status: int, detail: str
@@ -107,10 +105,10 @@ class ProxyRun:
         if self.report:
             self.report.touch()
 
-    def _check(self, seen: Seen) -> bool:
+    def _check(self, seen: Seen) -> None:
         exchange = seen.exchange
         if _preflight(exchange) and self.checker.operation("OPTIONS", seen.api_path) is None:
-            return False
+            return
         try:
             label, operation_id, findings = self.checker.check(seen)
         except Exception as exc:  # a check that breaks must not stop the proxying
@@ -118,13 +116,12 @@ class ProxyRun:
             self._say(
                 self.redact(f"ERROR checking {exchange.method} {_path(seen.client_url)}: {exc!r}")
             )
-            return True
+            return
         operation = self.result.operation(label)
         operation.operation_id = operation_id
         operation.cases[PHASE] = operation.cases.get(PHASE, 0) + 1
         for finding in findings:
             self._found(finding, seen)
-        return bool(findings)
 
     def _found(self, finding: Finding, seen: Seen) -> None:
         violation = finding.violation
