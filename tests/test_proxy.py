@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import gzip
 import json
 import signal
@@ -20,13 +21,15 @@ import xml.etree.ElementTree as ET
 
 import httpx
 import pytest
+import yaml
 from breaker import BrokenDeployment, DropField, RetypeField
 from proxying import ProxyProcess
 from support import PIPELINE, TEST_EPOCH
 
+from apitwin.apis import SPECS_DIR
 from apitwin.conformance import har, proxy_cli
 from apitwin.conformance.profiles import PROFILES
-from apitwin.conformance.proxy import ProxyApp, Route
+from apitwin.conformance.proxy import ProxyApp, Route, Seen
 from apitwin.serve.process import TwinProcess, free_port
 
 MEIRO = {"X-Access-Token": "twin-token"}
@@ -36,6 +39,7 @@ YLEM_CLIENT = {
     "client_secret": "twin-secret",
 }
 COOKIE = "session=cookie-value-never-written"
+MEIRO_SPEC = yaml.safe_load((SPECS_DIR / "meiro.yaml").read_text())
 
 
 # --- in-process: the app against a mock upstream ---------------------------------------------
@@ -205,6 +209,77 @@ def test_credentials_are_learnt_from_every_place_an_exchange_carries_them():
     ):
         assert secret in learnt, secret
     assert not {"Bearer", "not secret", "twin-client", "/"} & learnt
+
+
+# --- the checks: schemathesis' own, on a Case built from the live request ----------------------
+
+
+def _checker(deviations=()):
+    from apitwin.conformance.credentials import Redactor
+    from apitwin.conformance.known import KnownDeviations
+    from apitwin.conformance.proxy_check import Checker
+    from apitwin.conformance.runner import load_schema
+    from apitwin.conformance.settings import RunSettings
+
+    schema = load_schema(PROFILES["meiro"], RunSettings(base_url="http://meiro.test"))
+    return Checker("meiro", schema, KnownDeviations("meiro", list(deviations)), Redactor())
+
+
+def _seen(method: str, path: str, status: int, body) -> Seen:
+    url = "http://meiro.test" + path
+    exchange = har.Exchange(
+        method=method,
+        url=url,
+        request_headers=[("X-Access-Token", "twin-token")],
+        request_body=b"",
+        status=status,
+        response_headers=[("Content-Type", "application/json")],
+        response_body=json.dumps(body).encode(),
+        started=None,
+    )
+    forwarded = httpx.Request(method, url, headers=exchange.request_headers)
+    return Seen(exchange, "http://127.0.0.1:1" + path, path, forwarded)
+
+
+def test_an_answer_is_checked_to_the_last_nested_field_and_its_format():
+    listed = copy.deepcopy(MEIRO_SPEC["components"]["examples"]["ListWorkspaces"]["value"])
+    checker = _checker()
+    label, operation_id, findings = checker.check(_seen("GET", "/workspaces", 200, listed))
+    assert (label, operation_id, findings) == ("GET /workspaces", "list_workspaces", [])
+    listed["workspaces"][0]["settings"]["notification_emails"] = ["not an address"]
+    _, _, findings = checker.check(_seen("GET", "/workspaces", 200, listed))
+    (finding,) = findings
+    violation = finding.violation
+    assert violation.check == "response_schema_conformance" and finding.deviation is None
+    assert violation.location == "/workspaces/0/settings/notification_emails/0"
+    assert '"not an address" is not a "email"' in violation.message
+    assert "[REDACTED]" in violation.curl and "twin-token" not in violation.curl
+
+
+def test_a_status_the_operation_does_not_document_and_an_undocumented_operation():
+    checker = _checker()
+    _, _, findings = checker.check(_seen("GET", "/workspaces", 418, {}))
+    assert {f.violation.check for f in findings} >= {"status_code_conformance"}
+    # HEAD is not GET: werkzeug's router would match it to the GET operation.
+    for method, path in (("HEAD", "/workspaces"), ("GET", "/no/such/path")):
+        label, operation_id, (finding,) = checker.check(_seen(method, path, 404, {}))
+        assert label == f"{method} {path}" and operation_id is None
+        assert finding.violation.check == "undocumented_operation"
+
+
+def test_a_failure_a_known_deviation_covers_is_marked_with_it():
+    from apitwin.conformance.known import Deviation
+
+    listed = copy.deepcopy(MEIRO_SPEC["components"]["examples"]["ListWorkspaces"]["value"])
+    del listed["workspaces"][0]["user_id"]
+    deviation = Deviation(
+        "meiro", "list_workspaces", "response_schema_conformance", "a test", 200, "user_id"
+    )
+    checker = _checker([deviation])
+    _, _, (finding,) = checker.check(_seen("GET", "/workspaces", 200, listed))
+    assert finding.deviation == deviation
+    (hit,) = checker.known.hits.values()
+    assert hit.operation == "GET /workspaces" and hit.count == 1
 
 
 # --- usage errors: one line, exit 2 -----------------------------------------------------------
