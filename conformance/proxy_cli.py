@@ -12,6 +12,8 @@ request the upstream did not answer, 2 a usage error.
 from __future__ import annotations
 
 import argparse
+import os
+import pathlib
 import signal
 import socket
 import sys
@@ -95,6 +97,9 @@ def run_from_args(args) -> int:
         deviations = known.load(args.known)
     except known.DeviationFileError as exc:
         return _error(str(exc))
+    if args.junit and not os.access(pathlib.Path(args.junit).resolve().parent, os.W_OK):
+        # Written only at the stop: found unwritable now, not after a session.
+        return _error(f"cannot write {args.junit}: its folder is missing or read-only")
     try:
         family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
         sock = socket.create_server((args.host, args.port), family=family)
@@ -143,7 +148,7 @@ def _serve(args, deviations, sock: socket.socket) -> int:
     try:
         run.start()
     except OSError as exc:
-        return _error(f"cannot write {getattr(exc, 'filename', None) or 'a report'}: {exc}")
+        return _error(f"cannot write {exc.filename}: {exc.strerror}")
     port = sock.getsockname()[1]
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(banner(profile, f"http://{host}:{port}", route, args), flush=True)

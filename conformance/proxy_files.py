@@ -30,8 +30,12 @@ class CurrentFile:
         self._thread = threading.Thread(target=self._loop, name=f"write {path.name}", daemon=True)
 
     def start(self) -> None:
-        """The first version, written at once: a path that cannot be written fails here."""
-        self._write()
+        """The first version, written at once: a path that cannot be written fails here, as an
+        OSError naming this file (not its temporary one)."""
+        try:
+            self._write()
+        except OSError as exc:
+            raise OSError(exc.errno, exc.strerror, str(self.path)) from None
         self._thread.start()
 
     def touch(self) -> None:

@@ -192,7 +192,10 @@ class ProxyRun:
         for file in filter(None, (self.report, self.recording)):
             file.close()
         if self.junit:
-            report.write_junit(self.result, self.junit)
+            try:
+                report.write_junit(self.result, self.junit)
+            except OSError as exc:
+                self._say(f"ERROR cannot write {self.junit}: {exc.strerror}")
         lines = [f"{PREFIX} {self.result.api} at {self.result.base_url}: {data['verdict']}"]
         for violation in self.result.violations:
             where = f" at {violation.location}" if violation.location else ""

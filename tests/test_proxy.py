@@ -304,6 +304,12 @@ def test_usage_errors_are_one_line(tmp_path, capsys):
     assert "needs api, operation" in _usage(
         "--api", "meiro", "--upstream", "http://x", "--known", str(bad), capsys=capsys
     )
+    missing = tmp_path / "missing"
+    for option, name in (("--report", "r.json"), ("--record", "r.har"), ("--junit", "r.xml")):
+        where = str(missing / name)
+        assert f"cannot write {where}" in _usage(
+            "--api", "meiro", "--upstream", "http://x", "--port", "0", option, where, capsys=capsys
+        )
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
