@@ -85,7 +85,8 @@ class ProxyRun:
             for secret in har.secrets_of(exchange):
                 self.redact.add(secret)
             self.exchanges += 1
-            self._entries.append(har.entry(exchange, self.redact))
+            if self.recording:
+                self._entries.append(har.entry(exchange, self.redact))
             self._check(seen)
         for file in filter(None, (self.recording, self.report)):
             file.touch()
