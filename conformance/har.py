@@ -265,6 +265,18 @@ def write(path: pathlib.Path, entries: list[dict]) -> None:
     partial.replace(path)
 
 
+def write_serialized(path: pathlib.Path, entries: list[str]) -> None:
+    """`write` for entries already serialized one by one (`json.dumps(entry(...))`): a recording
+    that grows while it is rewritten serializes each entry once, not at every rewrite."""
+    path = pathlib.Path(path)
+    log = document([])["log"]
+    head = json.dumps({"version": log["version"], "creator": log["creator"]})[:-1]  # open
+    text = '{"log": ' + head + ', "entries": [\n' + ",\n".join(entries) + "\n]}}\n"
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(path)
+
+
 def _decoded(content: dict | None) -> bytes:
     if not content or content.get("text") is None:
         return b""

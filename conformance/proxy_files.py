@@ -2,8 +2,9 @@
 
 Each is rewritten whole, through a temporary file renamed over it, so a reader (or a kill at
 any moment) finds the last complete version, never half of one. Rewrites run on a thread of
-their own and are coalesced: one rewrite covers every change made before it started, so a
-burst of traffic costs a few rewrites, not one per exchange, and no request waits for a disk.
+their own and are coalesced: one rewrite covers every change made before it started, and
+rewrites are at least PAUSE apart, so a burst of traffic costs a few rewrites, not one per
+exchange, and no request waits for a disk.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import pathlib
 import sys
 import threading
 from collections.abc import Callable
+
+PAUSE = 0.25  # seconds between two rewrites of one file, at least: "current" to a quarter second
 
 
 def replace_text(path: pathlib.Path, text: str) -> None:
@@ -26,7 +29,7 @@ class CurrentFile:
     def __init__(self, path: pathlib.Path, write: Callable[[], None]) -> None:
         self.path, self._write = path, write
         self._wanted = threading.Event()
-        self._closing = False
+        self._closing = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=f"write {path.name}", daemon=True)
 
     def start(self) -> None:
@@ -42,19 +45,20 @@ class CurrentFile:
         self._wanted.set()
 
     def _loop(self) -> None:
-        while True:
+        while not self._closing.is_set():
             self._wanted.wait()
-            if self._closing:
+            if self._closing.is_set():
                 return
             self._wanted.clear()
             try:
                 self._write()
             except OSError as exc:  # a full disk: say so, keep proxying, try again next time
                 print(f"apitwin proxy: cannot write {self.path}: {exc}", file=sys.stderr)
+            self._closing.wait(PAUSE)
 
     def close(self) -> None:
         """The last version, written after any rewrite under way has finished."""
-        self._closing = True
+        self._closing.set()
         self._wanted.set()
         if self._thread.is_alive():
             self._thread.join()

@@ -65,7 +65,7 @@ class ProxyRun:
         self._started = time.monotonic()
         self._lock = threading.Lock()  # the result, the recording's entries, known.hits
         self._seen: dict[tuple, Violation] = {}
-        self._entries: list[dict] = []
+        self._entries: list[str] = []  # the recording's entries, each serialized once
         self.report = self.recording = None
         if report_path:
             self.report = CurrentFile(pathlib.Path(report_path), self._write_report)
@@ -86,7 +86,7 @@ class ProxyRun:
                 self.redact.add(secret)
             self.exchanges += 1
             if self.recording:
-                self._entries.append(har.entry(exchange, self.redact))
+                self._entries.append(json.dumps(har.entry(exchange, self.redact)))
             self._check(seen)
         for file in filter(None, (self.recording, self.report)):
             file.touch()
@@ -171,7 +171,7 @@ class ProxyRun:
     def _write_recording(self) -> None:
         with self._lock:
             entries = list(self._entries)
-        har.write(self.recording.path, entries)
+        har.write_serialized(self.recording.path, entries)
 
     def verdict(self) -> str:
         result = self.result
