@@ -400,6 +400,7 @@ def test_traffic_to_a_clean_twin_passes_unchanged_and_clean(api, tmp_path):
     assert not [v for op in report["operations"] for v in op["violations"]]
     assert sum(op["cases"]["proxy"] for op in report["operations"]) == len(through)
     assert len(har.exchanges(proxy.recording)) == len(through)
+    assert ET.parse(proxy.junit).getroot().get("failures") == "0"  # written at the SIGTERM
 
 
 @pytest.mark.slow
@@ -562,3 +563,19 @@ def test_an_unreachable_upstream_is_a_502_and_an_error(tmp_path):
     (operation,) = stopped.report["operations"]
     assert operation["label"] == "GET /api/workflows" and operation["status"] == "error"
     assert har.exchanges(proxy.recording) == []  # no answer, nothing to replay
+
+
+@pytest.mark.slow
+def test_a_killed_proxy_leaves_a_valid_recording(tmp_path):
+    with (
+        TwinProcess("--api", "meiro") as twin,
+        ProxyProcess(tmp_path, "--api", "meiro", "--upstream", twin.url) as proxy,
+    ):
+        with httpx.Client(base_url=proxy.url, headers=MEIRO, timeout=10) as client:
+            for number in range(20):
+                client.post("/workspaces", json={"name": f"workspace {number}"})
+        time.sleep(0.5)  # past the quarter second a rewrite may wait
+        stopped = proxy.stop(signal.SIGKILL)
+    assert stopped.code == -signal.SIGKILL
+    assert len(har.exchanges(proxy.recording)) == 20
+    assert json.loads(proxy.report.read_text())["exchanges"] == 20
