@@ -137,21 +137,21 @@ class ProxyApp:
         host, port = scope.get("server") or ("127.0.0.1", 0)
         client_url = f"http://{host}:{port}" + (raw_path + suffix).decode("latin-1")
         upstream_path = self.route.upstream_raw_path(raw_path) + suffix
-        forwarded = httpx.Request(
-            scope["method"],
-            self.route.upstream.copy_with(raw_path=upstream_path),
-            headers=_kept(scope["headers"], "host"),
-            content=body or None,
-        )
         started = datetime.datetime.now(datetime.UTC)
         clock = time.perf_counter()
         try:
+            forwarded = httpx.Request(
+                scope["method"],
+                self.route.upstream.copy_with(raw_path=upstream_path),
+                headers=_kept(scope["headers"], "host"),
+                content=body or None,
+            )
             response = await self.client.send(forwarded, stream=True)
             try:
                 raw = b"".join([chunk async for chunk in response.aiter_raw()])
             finally:
                 await response.aclose()
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:  # InvalidURL is no HTTPError
             await self._gateway_error(scope, send, client_url, exc)
             return
         headers = _kept(response.headers.raw)
@@ -173,7 +173,7 @@ class ProxyApp:
         # The client has its answer: checking it does not hold the event loop up.
         await anyio.to_thread.run_sync(self.observer.observe, seen)
 
-    async def _gateway_error(self, scope, send, client_url: str, exc: httpx.HTTPError) -> None:
+    async def _gateway_error(self, scope, send, client_url: str, exc: Exception) -> None:
         timeout = isinstance(exc, httpx.TimeoutException)
         status, title = (504, "Gateway Timeout") if timeout else (502, "Bad Gateway")
         reason = str(exc) or type(exc).__name__

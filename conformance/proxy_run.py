@@ -82,12 +82,17 @@ class ProxyRun:
     def observe(self, seen: Seen) -> None:
         exchange = seen.exchange
         with self._lock:
-            for secret in har.secrets_of(exchange):
-                self.redact.add(secret)
             self.exchanges += 1
-            if self.recording:
-                self._entries.append(json.dumps(har.entry(exchange, self.redact)))
-            self._check(seen)
+            try:
+                for secret in har.secrets_of(exchange):
+                    self.redact.add(secret)
+                if self.recording:
+                    self._entries.append(json.dumps(har.entry(exchange, self.redact)))
+                self._check(seen)
+            except Exception as exc:  # a bug here must not stop the proxying: an error instead
+                where = self.redact(f"{exchange.method} {_path(seen.client_url)}")
+                self.result.errors.append(self.redact(f"{where}: {exc!r}"))
+                self._say(self.redact(f"ERROR checking {where}: {exc!r}"))
         for file in filter(None, (self.recording, self.report)):
             file.touch()
 
@@ -110,14 +115,7 @@ class ProxyRun:
         exchange = seen.exchange
         if _preflight(exchange) and self.checker.operation("OPTIONS", seen.api_path) is None:
             return
-        try:
-            label, operation_id, findings = self.checker.check(seen)
-        except Exception as exc:  # a check that breaks must not stop the proxying
-            self.result.errors.append(self.redact(f"checking {exchange.method} failed: {exc!r}"))
-            self._say(
-                self.redact(f"ERROR checking {exchange.method} {_path(seen.client_url)}: {exc!r}")
-            )
-            return
+        label, operation_id, findings = self.checker.check(seen)
         operation = self.result.operation(label)
         operation.operation_id = operation_id
         operation.cases[PHASE] = operation.cases.get(PHASE, 0) + 1

@@ -282,6 +282,28 @@ def test_a_failure_a_known_deviation_covers_is_marked_with_it():
     assert hit.operation == "GET /workspaces" and hit.count == 1
 
 
+def test_a_check_that_breaks_is_an_error_and_the_proxying_goes_on(capsys):
+    from apitwin.conformance.credentials import Redactor
+    from apitwin.conformance.known import KnownDeviations
+    from apitwin.conformance.proxy_run import ProxyRun
+
+    class Broken:
+        def operation(self, method, api_path):
+            return None
+
+        def check(self, seen):
+            raise RuntimeError("a bug in a check")
+
+    run = ProxyRun("meiro", "http://meiro.test", Broken(), KnownDeviations("meiro", []), Redactor())
+    run.observe(_seen("GET", "/workspaces", 200, {}))
+    run.observe(_seen("GET", "/workspaces", 200, {}))
+    assert run.exchanges == 2
+    assert "ERROR checking GET /workspaces: RuntimeError('a bug in a check')" in (
+        capsys.readouterr().err
+    )
+    assert run.finish() == 1
+
+
 # --- usage errors: one line, exit 2 -----------------------------------------------------------
 
 
