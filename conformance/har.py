@@ -110,6 +110,74 @@ def _redact_body(body: bytes, media_type: str) -> bytes:
     return body
 
 
+def _secret_field(key: str) -> bool:
+    # OAuth2's token_type ("Bearer") names a scheme, not a secret: masking it would blank out
+    # every "Bearer" in the output.
+    return _SECRET_FIELD.search(key) is not None and key.lower() != "token_type"
+
+
+def _field_values(value) -> list[str]:
+    if isinstance(value, dict):
+        return [
+            found
+            for key, item in value.items()
+            for found in (
+                [item] if isinstance(item, str) and _secret_field(str(key)) else _field_values(item)
+            )
+        ]
+    if isinstance(value, list):
+        return [found for item in value for found in _field_values(item)]
+    return []
+
+
+def _body_secrets(body: bytes, media_type: str) -> list[str]:
+    if not body:
+        return []
+    if "x-www-form-urlencoded" in media_type:
+        pairs = urllib.parse.parse_qsl(body.decode("latin-1"), keep_blank_values=True)
+        return [value for key, value in pairs if _secret_field(key)]
+    try:
+        return _field_values(json.loads(body))
+    except ValueError:
+        return []
+
+
+def _header_secrets(name: str, value: str) -> list[str]:
+    lower = name.lower()
+    if lower == "set-cookie":  # name=value; attributes: only the value is the secret
+        return [value.split(";", 1)[0].partition("=")[2]]
+    if lower == "cookie":
+        return [part.partition("=")[2] for part in value.split(";")]
+    found = [value]
+    scheme, _, credentials = value.strip().partition(" ")
+    if lower.endswith("authorization") and credentials:
+        found.append(credentials.strip())
+        if scheme.lower() == "basic":
+            try:
+                decoded = base64.b64decode(credentials.strip(), validate=True).decode()
+            except ValueError:
+                decoded = ""
+            found += [decoded, decoded.partition(":")[2]]
+    return found
+
+
+def secrets_of(exchange: Exchange) -> list[str]:
+    """The credential values an exchange carries, for a Redactor to mask wherever they appear:
+    credential-named headers (an Authorization header's credentials alone too, Basic decoded),
+    cookies, credential-named query parameters, and body fields named like a token or secret
+    (a token the API answered with included). `apitwin proxy` learns a client's credentials so."""
+    found = []
+    for name, value in [*exchange.request_headers, *exchange.response_headers]:
+        if is_secret(name):
+            found += _header_secrets(name, value)
+    query = urllib.parse.urlsplit(exchange.url).query
+    pairs = urllib.parse.parse_qsl(query, keep_blank_values=True)
+    found += [value for name, value in pairs if is_secret(name)]
+    found += _body_secrets(exchange.request_body, exchange.request_header("content-type") or "")
+    found += _body_secrets(exchange.response_body, exchange.response_header("content-type") or "")
+    return [value.strip() for value in found if value and value.strip()]
+
+
 def _content(body: bytes, media_type: str, scrub: Scrub) -> dict:
     """HAR content: text when the body is text, else base64 (HAR's `encoding` field)."""
     if not media_type or any(kind in media_type for kind in _TEXT_TYPES):
@@ -194,6 +262,18 @@ def write(path: pathlib.Path, entries: list[dict]) -> None:
     path = pathlib.Path(path)
     partial = path.with_name(path.name + ".partial")
     partial.write_text(json.dumps(document(entries), indent=1) + "\n", encoding="utf-8")
+    partial.replace(path)
+
+
+def write_serialized(path: pathlib.Path, entries: list[str]) -> None:
+    """`write` for entries already serialized one by one (`json.dumps(entry(...))`): a recording
+    that grows while it is rewritten serializes each entry once, not at every rewrite."""
+    path = pathlib.Path(path)
+    log = document([])["log"]
+    head = json.dumps({"version": log["version"], "creator": log["creator"]})[:-1]  # open
+    text = '{"log": ' + head + ', "entries": [\n' + ",\n".join(entries) + "\n]}}\n"
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text, encoding="utf-8")
     partial.replace(path)
 
 

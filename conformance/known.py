@@ -132,28 +132,37 @@ class KnownDeviations:
     def match(self, failure, case, response) -> Deviation | None:
         operation = case.operation
         operation_id = operation.definition.raw.get("operationId")
+        return self.match_operation(operation.label, operation_id, failure, response)
+
+    def match_operation(self, label: str, operation_id, failure, response) -> Deviation | None:
+        """The deviation covering a failure of the operation `label`; `apitwin proxy` calls it
+        for requests the spec has no operation for too (`operation_id` None)."""
         checks = type(failure).checks
         for deviation in self.deviations:
-            if deviation.matches(
-                self.api, operation_id, operation.label, checks
-            ) and deviation.fits(failure, response):
+            if deviation.matches(self.api, operation_id, label, checks) and deviation.fits(
+                failure, response
+            ):
                 return deviation
         return None
 
     def keep(self, context, failure, case, response) -> bool:
         """schemathesis `filter_failure` hook: False drops the failure as known."""
-        deviation = self.match(failure, case, response)
+        operation = case.operation
+        operation_id = operation.definition.raw.get("operationId")
+        return self.record(operation.label, operation_id, failure, response) is None
+
+    def record(self, label: str, operation_id, failure, response) -> Deviation | None:
+        """The deviation that covers the failure, its hit recorded; None: not a known one."""
+        deviation = self.match_operation(label, operation_id, failure, response)
         if deviation is None:
-            return True
-        key = (deviation, case.operation.label, failure.title)
+            return None
+        key = (deviation, label, failure.title)
         with self._lock:
             if key in self.hits:
                 self.hits[key].count += 1
             else:
-                self.hits[key] = KnownHit(
-                    deviation, case.operation.label, failure.title, response.status_code
-                )
-        return False
+                self.hits[key] = KnownHit(deviation, label, failure.title, response.status_code)
+        return deviation
 
     def install(self, schema) -> None:
         if not self.deviations:

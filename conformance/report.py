@@ -28,6 +28,8 @@ def _indent(text: str, prefix: str = "     ") -> str:
 
 def reproduce_command(result: RunResult, violation: Violation | None = None) -> str:
     command = result.reproduce
+    if not command:  # live traffic (`apitwin proxy`): nothing repeats it
+        return ""
     if violation is not None:
         operation = result.operations[violation.operation]
         if operation.operation_id:
@@ -51,7 +53,8 @@ def verdict(result: RunResult) -> str:
         parts.append(f"stopped early ({result.stop_reason})")
     head = "FAILED: " + ", ".join(parts) if parts else "PASSED: no violations"
     tail = [f"{len(result.known)} known deviation(s)"] if result.known else []
-    tail += [f"{result.total_cases} test cases in {result.duration:.1f} s", f"seed {result.seed}"]
+    tail.append(f"{result.total_cases} test cases in {result.duration:.1f} s")
+    tail += [f"seed {result.seed}"] if result.seed is not None else []
     return f"{head} · {' · '.join(tail)}"
 
 
@@ -87,7 +90,7 @@ def _violation_block(number: int, result: RunResult, v: Violation) -> str:
             _indent(v.curl),
             f"   Response: {v.status_code}{headers}",
             _indent(v.response_body) if v.response_body else "     (empty body)",
-            f"   Reproduce: {reproduce_command(result, v)}",
+            f"   Reproduce: {reproduce_command(result, v)}" if result.reproduce else "",
         ]
     ).replace("\n\n", "\n")
 
@@ -156,9 +159,10 @@ def write_json(result: RunResult, exit_code: int, path: str | pathlib.Path) -> N
 
 def junit(result: RunResult) -> ET.ElementTree:
     """One testcase per operation; a <failure> per violation, known deviations in system-out."""
+    tool = "proxy" if result.target == "proxy" else "conform"
     suite = ET.Element(
         "testsuite",
-        name=f"apitwin conform {result.api}",
+        name=f"apitwin {tool} {result.api}",
         tests=str(len(result.operations)),
         failures=str(sum(1 for op in result.operations.values() if op.violations)),
         errors=str(sum(1 for op in result.operations.values() if op.errors and not op.violations)),
@@ -167,9 +171,11 @@ def junit(result: RunResult) -> ET.ElementTree:
     )
     properties = ET.SubElement(suite, "properties")
     for name, value in (("base_url", result.base_url), ("seed", result.seed)):
+        if value is None:
+            continue
         ET.SubElement(properties, "property", name=name, value=str(value))
     for op in sorted(result.operations.values(), key=lambda op: op.label):
-        case = ET.SubElement(suite, "testcase", classname=f"conform.{result.api}", name=op.label)
+        case = ET.SubElement(suite, "testcase", classname=f"{tool}.{result.api}", name=op.label)
         for v in op.violations:
             failure = ET.SubElement(case, "failure", type=v.check, message=f"{v.check}: {v.title}")
             failure.text = "\n".join(
@@ -177,8 +183,8 @@ def junit(result: RunResult) -> ET.ElementTree:
                     v.message,
                     f"Request:\n{v.curl}",
                     f"Response: {v.status_code}\n{v.response_body}",
-                    f"Reproduce: {reproduce_command(result, v)}",
                 ]
+                + ([f"Reproduce: {reproduce_command(result, v)}"] if result.reproduce else [])
             )
         for error in op.errors if not op.violations else []:
             ET.SubElement(case, "error", message=error.splitlines()[0]).text = error

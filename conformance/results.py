@@ -72,8 +72,8 @@ class OperationResult:
 class RunResult:
     api: str
     base_url: str
-    target: str
-    seed: int
+    target: str  # twin, url, or proxy (live traffic through `apitwin proxy`)
+    seed: int | None  # None: live traffic, nothing generated
     settings: dict
     operations: dict[str, OperationResult] = dataclasses.field(default_factory=dict)
     errors: list[str] = dataclasses.field(default_factory=list)  # not tied to one operation
@@ -130,6 +130,27 @@ def _body(response, redact: Redactor, sanitization) -> str:
 
 def _pointer(path) -> str:
     return "".join(f"/{step}" for step in path) if path else ""
+
+
+def make_violation(
+    label: str, check: str, failure, response, *, phase: str, curl: str, redact, sanitization
+) -> Violation:
+    """A schemathesis failure as reports show it, every text through `redact`."""
+    return Violation(
+        operation=label,
+        check=check,
+        title=failure.title,
+        message=redact(failure.message),
+        severity=failure.severity.value,
+        phase=phase,
+        curl=redact(curl),
+        status_code=response.status_code if response is not None else None,
+        response_headers={k: redact(v) for k, v in _headers(response).items()}
+        if response is not None
+        else {},
+        response_body=_body(response, redact, sanitization) if response else "",
+        location=_pointer(getattr(failure, "instance_path", None)),
+    )
 
 
 def _positive(case) -> bool:
@@ -222,20 +243,15 @@ class Collector:
             self._seen[key].occurrences += 1
             return
         response = recorder.find_response(case_id=failing_case)
-        violation = Violation(
-            operation=case.operation.label,
-            check=check.name,
-            title=failure.title,
-            message=self.redact(failure.message),
-            severity=failure.severity.value,
+        violation = make_violation(
+            case.operation.label,
+            check.name,
+            failure,
+            response,
             phase=phase,
-            curl=self.redact(check.failure_info.code_sample),
-            status_code=response.status_code if response is not None else None,
-            response_headers={k: self.redact(v) for k, v in _headers(response).items()}
-            if response is not None
-            else {},
-            response_body=_body(response, self.redact, self.sanitization) if response else "",
-            location=_pointer(getattr(failure, "instance_path", None)),
+            curl=check.failure_info.code_sample,
+            redact=self.redact,
+            sanitization=self.sanitization,
         )
         self._seen[key] = violation
         self.result.operation(case.operation.label).violations.append(violation)

@@ -1,4 +1,5 @@
-"""The `apitwin` command: serve the twin, run the conformance suite, write docs."""
+"""The `apitwin` command: serve the twin, run the conformance suite, compare and proxy
+deployments, write docs."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import sys
 from apitwin import __version__
 from apitwin.apis import APIS
 from apitwin.conformance import cli as conform_cli  # light: schemathesis loads at a run
-from apitwin.conformance import diff_cli
+from apitwin.conformance import diff_cli, proxy_cli
 from apitwin.core.store import STORE_PREFIXES, StoreError
 from apitwin.docs import cli as docs_cli
 from apitwin.options import ADMIN_TOKEN_ENV, DEFAULT_SEED, WORLD_SIZES, TwinOptions, cache_dir
@@ -366,6 +367,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     diff_cli.add_arguments(diff)
     diff.set_defaults(run=diff_cli.run_from_args)
+    proxy = commands.add_parser(
+        "proxy",
+        help="a reverse proxy that checks a deployment's answers against the spec and records them",
+        description=proxy_cli.__doc__,
+        formatter_class=HelpFormatter,
+    )
+    proxy_cli.add_arguments(proxy)
+    proxy.set_defaults(run=proxy_cli.run_from_args)
     return parser
 
 

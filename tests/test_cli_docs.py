@@ -60,6 +60,7 @@ SECTIONS = {
     "serve": "`apitwin serve`",
     "conform": "`apitwin conform`",
     "diff": "`apitwin diff`",
+    "proxy": "`apitwin proxy`",
     "docs": "`apitwin docs`",
 }
 

@@ -3,7 +3,9 @@
 Once without auth and once with basic auth on; each run must pass with every difference either
 fixed in the spec or listed in conformance/known_deviations.yaml (and explained in
 specs/DECISIONS.md), and the known deviations must actually be hit, so an entry that no longer
-matches anything is noticed. JUnit and JSON reports go to artifacts/.
+matches anything is noticed. Then a client's session through `apitwin proxy --api director` in
+front of the open Director (list, start, read workflows, and the list Director's own web UI
+asks for) must stop with exit 0. JUnit and JSON reports go to artifacts/.
 
 Skipped only when the Director venv cannot be built for lack of a package registry; with `CI`
 set that is a failure instead.
@@ -14,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import shutil
 import time
 import types
 
@@ -21,8 +24,9 @@ import httpx
 import pytest
 from breaker import conform
 from director import Director, director_venv
+from proxying import ProxyProcess
 
-from apitwin.conformance import known
+from apitwin.conformance import har, known
 
 pytestmark = pytest.mark.slow  # starts processes of its own
 
@@ -132,11 +136,11 @@ def _still_answered_so(deviation: known.Deviation, url: str) -> bool:
     return deviation.fits(types.SimpleNamespace(title="", message=""), sent)
 
 
-def test_every_known_deviation_is_still_observed(runs, directors):
+def test_every_known_deviation_is_still_observed(runs, proxied, directors):
     """An entry the real server no longer triggers is stale: fix the list (and DECISIONS)."""
     listed = {d for d in known.load() if d.api == "director"}
     assert listed, "the Director deviations are listed in conformance/known_deviations.yaml"
-    seen = _hit(runs["open"].report) | _hit(runs["auth"].report)
+    seen = _hit(runs["open"].report) | _hit(runs["auth"].report) | _hit(proxied.stopped.report)
     probed = [d for d in listed - seen if _still_answered_so(d, directors["open"].url)]
     print(
         f"\n{len(listed & seen)} of {len(listed)} deviations hit by the runs, {len(probed)} probed"
@@ -148,3 +152,57 @@ def test_every_known_deviation_is_still_observed(runs, directors):
     for name in ("open", "auth"):
         checks = {d.check for d in _hit(runs[name].report)}
         assert {"unsupported_method", "negative_data_rejection"} <= checks, name
+
+
+def _through_the_proxy(client: httpx.Client) -> list[tuple[str, httpx.Response]]:
+    """A client's session: ping, list, start a workflow, read it, lists with paging, and the
+    list as Director's own web UI asks for it (`with_payload=false`, decision D3)."""
+    answers = []
+
+    def call(method: str, url: str, **kwargs) -> httpx.Response:
+        answers.append((f"{method} {url}", client.request(method, url, **kwargs)))
+        return answers[-1][1]
+
+    call("GET", "/api/ping")
+    call("GET", "/api/workflows")
+    body = {"project": "example", "name": "ETL", "payload": {}}
+    started = call("POST", "/api/workflows", json=body)
+    assert started.status_code == 201, started.text
+    call("GET", f"/api/workflows/{started.json()['id']}")
+    call("GET", "/api/workflows", params={"per_page": 5, "page": 1})
+    call("GET", "/api/workflows?with_payload=false")
+    return answers
+
+
+@pytest.fixture(scope="module")
+def proxied(directors, tmp_path_factory):
+    """The session through `apitwin proxy` in front of the open Director, run once."""
+    directory = tmp_path_factory.mktemp("proxy")
+    started = time.perf_counter()
+    with ProxyProcess(directory, "--api", "director", "--upstream", directors["open"].url) as proxy:
+        with httpx.Client(base_url=proxy.url, timeout=30) as client:
+            proxy.answers = _through_the_proxy(client)
+        proxy.stop()
+    ARTIFACTS.mkdir(exist_ok=True)
+    for path in (proxy.report, proxy.junit, proxy.recording):
+        shutil.copy(path, ARTIFACTS / f"proxy-director-real{path.suffix}")
+    seconds = time.perf_counter() - started
+    print(f"\n{len(proxy.answers)} requests through the proxy in {seconds:.1f} s")
+    return proxy
+
+
+def test_a_session_through_the_proxy_keeps_the_contract(proxied):
+    stopped, answers = proxied.stopped, proxied.answers
+    for request, answer in answers:
+        assert answer.status_code < 300, (request, answer.status_code, answer.text)
+    assert stopped.code == 0, stopped.stdout + stopped.stderr
+    assert "VIOLATION" not in stopped.stderr and "Traceback" not in stopped.stderr
+    report = stopped.report
+    assert report["exchanges"] == len(answers) and report["exit_code"] == 0
+    operations = {operation["operation_id"] for operation in report["operations"]}
+    assert operations == {"ping", "list_workflows", "start_workflow", "get_workflow"}
+    # The web UI's list is the one known difference (D3), and nothing else is.
+    (hit,) = _hit(report)
+    assert hit.reason.startswith("D3:") and "with_payload" in hit.request
+    recorded = har.exchanges(proxied.recording)
+    assert [e.status for e in recorded] == [answer.status_code for _, answer in answers]
