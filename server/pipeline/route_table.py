@@ -24,6 +24,7 @@ import dataclasses
 import inspect
 import json
 
+import jsonschema_rs
 import orjson
 from connexion import NoContent
 from connexion.exceptions import BadRequestProblem, NonConformingResponseHeaders
@@ -230,7 +231,7 @@ class CompiledOperation:
             if schema and mime_type in VALIDATOR_MAP["body"]:
                 found = (VALIDATOR_MAP["body"][mime_type], schema)
             if found and found[0] is JSONRequestBodyValidator:
-                found = (*found, Draft4Validator(schema, format_checker=_FORMATS))
+                found = (*found, _plainly_valid(schema))
             self._bodies[mime_type] = found
         return self._bodies[mime_type]
 
@@ -442,6 +443,14 @@ _SCALARS = (str, int, float, bool, type(None))
 def _keep(table: dict, key, value) -> None:
     if len(table) < _KEPT_VALUES:
         table[key] = value
+
+
+def _plainly_valid(schema: dict):
+    """A check that a body is valid, in Rust (a fifth of a create's time in Python's
+    jsonschema). Only its 'valid' is taken: where it refuses, or its reading of a keyword
+    differs (OpenAPI's `nullable`, formats Python's checker lacks), Connexion's validator decides
+    and words the refusal, so a body is accepted only where both accept it or Connexion does."""
+    return jsonschema_rs.Draft4Validator(schema, validate_formats=True)
 
 
 def _fast_body(check, raw: bytes, encoding: str, headers, nullable: bool):
