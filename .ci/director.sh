@@ -46,20 +46,22 @@ python311() {
 }
 
 install() {
-    # The stamp records which pins the venv was built from; a change rebuilds it. One build at
-    # a time: parallel test workers (pytest -n) may all ask for it at once.
-    local stamp=$venv/.apitwin-pins
+    # One build at a time: parallel test workers (pytest -n) may all ask for it at once. The
+    # lock is held by a subshell only, so no Director process started later inherits it.
     mkdir -p "$(dirname "$venv")"
-    exec 9>"$venv.lock"
-    flock 9
-    if [ -x "$venv/bin/director" ] && cmp -s "$requirements" "$stamp"; then
-        return
-    fi
-    rm -rf "$venv"
-    "$(python311)" -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps -r "$requirements"
-    "$venv/bin/pip" check >/dev/null
-    cp "$requirements" "$stamp"
+    (
+        flock 9
+        # The stamp records which pins the venv was built from; a change rebuilds it.
+        stamp=$venv/.apitwin-pins
+        if [ -x "$venv/bin/director" ] && cmp -s "$requirements" "$stamp"; then
+            exit 0
+        fi
+        rm -rf "$venv"
+        "$(python311)" -m venv "$venv"
+        "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps -r "$requirements"
+        "$venv/bin/pip" check >/dev/null
+        cp "$requirements" "$stamp"
+    ) 9>"$venv.lock"
 }
 
 # Starts "$@" in a session of its own (its pid is the process group's id) and records the pid.
