@@ -56,7 +56,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from apitwin.app import create_app
-    from apitwin.serve.uvicorn_adapter import protocol
+    from apitwin.serve.uvicorn_adapter import log_config, protocol
 
     try:
         if args.workers == 1:
@@ -86,7 +86,7 @@ def _serve(args: argparse.Namespace) -> int:
     # each request's head (serve/uvicorn_adapter.py).
     server = dict(
         host=options.host, port=options.port, loop="uvloop",
-        http=protocol(options.header_timeout), log_level=args.log_level,
+        http=protocol(options.header_timeout), log_level=args.log_level, log_config=log_config(),
         limit_concurrency=options.max_connections,
     )  # fmt: skip
     if args.workers == 1:

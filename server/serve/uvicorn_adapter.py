@@ -16,17 +16,25 @@ tests/test_uvicorn_adapter.py, so an upgrade that changes one fails there, loudl
 - `connection_made`, `connection_lost` and `data_received`, and the parser callbacks
   `on_message_begin` and `on_headers_complete`, which httptools looks up on the protocol;
 - the attributes `loop`, `transport`, `cycle` (the request in flight, with `response_complete`),
-  `pipeline` (pipelined requests queued behind it) and `server_state.default_headers`.
+  `pipeline` (pipelined requests queued behind it) and `server_state.default_headers`;
+- `log_config()`: uvicorn's LOGGING_CONFIG, and the access log record's arguments (client,
+  method, path with query, HTTP version, status): `--log-level info` printed a token request's
+  `client_secret` from its query string; the access lines now carry the journal's redaction.
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import functools
+import logging
 
+from uvicorn.config import LOGGING_CONFIG
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-__all__ = ["HeadDeadline", "protocol"]
+from apitwin.pipeline.journal import redacted_query
+
+__all__ = ["HeadDeadline", "RedactedAccessLog", "log_config", "protocol"]
 
 _BODY = b"Request head not received in time"
 _TIMED_OUT = b"HTTP/1.1 408 Request Timeout\r\n"
@@ -93,3 +101,25 @@ class HeadDeadline(HttpToolsProtocol):
             head.append(b"content-length: %d\r\nconnection: close\r\n\r\n" % len(_BODY))
             self.transport.write(b"".join(head) + _BODY)
         self.transport.close()
+
+
+class RedactedAccessLog(logging.Filter):
+    """Credential-like query values in uvicorn's access lines shown as the journal shows them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
+            path, mark, query = args[2].partition("?")
+            if mark:
+                shown = f"{path}?{redacted_query(query.encode('latin-1', 'replace'))}"
+                record.args = (*args[:2], shown, *args[3:])
+        return True
+
+
+def log_config() -> dict:
+    """uvicorn's logging configuration (what `log_config=` takes; a dict, so `--workers`
+    hands it to its spawned workers) with the access lines redacted."""
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config.setdefault("filters", {})["redacted"] = {"()": RedactedAccessLog}
+    config["handlers"]["access"].setdefault("filters", []).append("redacted")
+    return config
