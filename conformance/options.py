@@ -39,6 +39,16 @@ def positive_int(value: str) -> int:
     return number
 
 
+def port_number(value: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, got {value!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 0-65535, got {value}")
+    return port
+
+
 def _env(name: str) -> str:
     return f" (or ${ENVIRONMENT[name]})"
 

@@ -20,21 +20,11 @@ import sys
 import urllib.parse
 
 from . import known
-from .options import API_NAMES
+from .options import API_NAMES, port_number
 from .profiles import PROFILES
 
 USAGE = 2
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8080
-
-
-def _port(value: str) -> int:
-    try:
-        port = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a port number, got {value!r}") from None
-    if not 0 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"a port is 0-65535, got {value}")
-    return port
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -46,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the deployment's documented root, as `conform --base-url` takes it (required)",
     )
     add("--host", default=DEFAULT_HOST, help="address to listen on")
-    add("--port", type=_port, default=DEFAULT_PORT, help="port to listen on (0: a free one)")
+    add("--port", type=port_number, default=DEFAULT_PORT, help="port to listen on (0: a free one)")
     add(
         "--record",
         metavar="FILE",

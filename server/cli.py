@@ -13,6 +13,7 @@ from apitwin import __version__
 from apitwin.apis import APIS
 from apitwin.conformance import cli as conform_cli  # light: schemathesis loads at a run
 from apitwin.conformance import diff_cli, proxy_cli
+from apitwin.conformance.options import port_number
 from apitwin.core.store import STORE_PREFIXES, StoreError
 from apitwin.docs import cli as docs_cli
 from apitwin.options import ADMIN_TOKEN_ENV, DEFAULT_SEED, WORLD_SIZES, TwinOptions, cache_dir
@@ -191,16 +192,6 @@ def _positive(kind):
     return parse
 
 
-def _port(value: str) -> int:
-    try:
-        port = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a port number, got {value!r}") from None
-    if not 0 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"a port is 0-65535, got {value}")
-    return port
-
-
 def _date(value: str) -> str:
     try:
         dt.date.fromisoformat(value)
@@ -243,7 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default=TwinOptions.host, help="address to listen on")
     serve.add_argument(
         "--port",
-        type=_port,
+        type=port_number,
         default=TwinOptions.port,
         help="port to listen on (0: a free one, shown in the banner)",
     )
