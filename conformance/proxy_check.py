@@ -161,8 +161,9 @@ class Checker:
             return None
         return NonConformingRequest(
             operation=operation.label,
-            message=f"{refusal.part}: {refusal.detail}\n\nA server that keeps to the spec may "
-            f"refuse this request: the twin answers it {refusal.status}.",
+            title=f"{NonConformingRequest.kind_title} in {refusal.part}",
+            message=f"{refusal.detail}\n\nA server that keeps to the spec may refuse this "
+            f"request: the twin's request validation answers it {refusal.status}.",
         )
 
     def _finding(self, label, operation_id, check, failure, response, code) -> Finding:

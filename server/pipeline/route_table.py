@@ -88,7 +88,7 @@ class Refusal:
 
     status: int  # 400, or 415 for a media type the operation does not take
     detail: str  # Connexion's message
-    part: str  # what it is about: "query parameter 'page'", "query string", "Content-Type"...
+    part: str  # what it is about: "query parameter 'page'", "the query string", "the body"...
 
 
 def resolved(scope: Scope) -> Resolved | None:
@@ -319,9 +319,9 @@ class CompiledOperation:
             detail = problem.detail or problem.title
             return Refusal(problem.status, detail, self._part(request, problem))
         except UnicodeDecodeError:
-            return Refusal(400, UNDECODABLE, "body")
+            return Refusal(400, UNDECODABLE, "the body")
         except RecursionError:
-            return Refusal(400, TOO_DEEP, "body")
+            return Refusal(400, TOO_DEEP, "the body")
         checked.close()
         raise RuntimeError(f"{self.operation_id}: request validation waited for more input")
 
@@ -331,9 +331,9 @@ class CompiledOperation:
         if refused is not None:
             where, name = refused
             if name is None:
-                return "query string"
+                return "the query string"
             return f"{where} parameter {name!r}" if where != "header" else f"header {name!r}"
-        return "Content-Type" if problem.status == 415 else "body"
+        return "the Content-Type header" if problem.status == 415 else "the body"
 
     def _media(self, value: bytes) -> tuple[str, str, bool]:
         """Connexion's mime type, encoding and verdict (validate_mime_type) for a Content-Type
