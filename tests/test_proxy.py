@@ -680,6 +680,36 @@ def test_a_contract_breaking_upstream_is_reported_by_field(tmp_path):
 
 
 @pytest.mark.slow
+def test_a_client_request_the_spec_does_not_allow_fails_the_run(tmp_path):
+    with (
+        TwinProcess("--api", "meiro") as twin,
+        ProxyProcess(tmp_path, "--api", "meiro", "--upstream", twin.url) as proxy,
+    ):
+        with httpx.Client(base_url=proxy.url, headers=MEIRO, timeout=10) as client:
+            assert client.get("/workspaces", params={"order_dir": "DESC"}).status_code == 200
+            assert client.get("/workspaces", params={"sort": "name"}).status_code == 400
+            plain = {"Content-Type": "text/plain"}
+            answer = client.post("/workspaces", content=b'{"name": "x"}', headers=plain)
+            assert answer.status_code == 415
+        stopped = proxy.stop()
+    assert stopped.code == 1
+    # Each request is checked once the client has its answer: the lines may come in any order.
+    lines = sorted(line for line in stopped.stderr.splitlines() if "VIOLATION" in line)
+    assert len(lines) == 2, stopped.stderr
+    assert (
+        "request_conformance · GET /workspaces?sort=name -> 400 · Request does not conform to "
+        "the spec in the query string: Extra query parameter(s) sort not in spec" in lines[0]
+    )
+    assert (
+        "request_conformance · POST /workspaces -> 415 · Request does not conform to the "
+        "spec in the Content-Type header: Invalid Content-type (text/plain)" in lines[1]
+    )
+    assert ET.parse(proxy.junit).getroot().get("failures") == "2"
+    assert len(har.exchanges(proxy.recording)) == 3
+    assert "twin-token" not in stopped.stderr + proxy.report.read_text()
+
+
+@pytest.mark.slow
 def test_a_known_deviation_does_not_fail_the_run(tmp_path):
     known = tmp_path / "known.yaml"
     known.write_text(
