@@ -264,23 +264,11 @@ class CompiledOperation:
 
     async def arguments_for(self, scope: Scope, receive: Receive) -> dict:
         """The handler's keyword arguments; raises Connexion's problem for a request it refuses,
-        in Connexion's order: credentials, then `validate`'s checks."""
+        in Connexion's order: credentials (none for an operation compiled without handlers),
+        parameters, media type, body. The one request validation: `refusal` runs it too."""
         request = adapter.request(scope, self.uri_parser)
-        await self.verify(request)
-        mime_type, encoding, raw, parsed = await self.validate(request, scope, receive)
-        body = None
-        if self.body_name is not None:
-            if raw is None:
-                raw = await _read_body(receive)
-            parsed = parsed if encoding == "utf-8" else _UNPARSED
-            body = self._body_argument(mime_type, raw, parsed)
-        return self._arguments(request, body)
-
-    async def validate(self, request: ConnexionRequest, scope: Scope, receive: Receive) -> tuple:
-        """Connexion's request validation without the credentials: parameters, media type and
-        body, in its order; raises Connexion's problem for the first it refuses. Returns the
-        mime type and encoding it read the body with, the body if it read it (else None) and
-        the body parsed if it showed it valid (else _UNPARSED)."""
+        if self.verify is not None:
+            await self.verify(request)
         self.parameters.validate_request(request)
         headers = scope["headers"]
         content_type = next((value for name, value in headers if name == b"content-type"), None)
@@ -297,27 +285,35 @@ class CompiledOperation:
             parsed = _fast_body(check, raw, encoding, headers, self._nullable(mime_type))
             if parsed is _UNPARSED:  # not shown valid: Connexion's validator has the last word
                 raw = await self._validate_body(check, raw, encoding, mime_type, scope, receive)
-        return mime_type, encoding, raw, parsed
+        body = None
+        if self.body_name is not None:
+            if raw is None:
+                raw = await _read_body(receive)
+            parsed = parsed if encoding == "utf-8" else _UNPARSED
+            body = self._body_argument(mime_type, raw, parsed)
+        return self._arguments(request, body)
 
     def refusal(self, scope: Scope, body: bytes) -> Refusal | None:
         """What the twin's validation refuses in a request that is not the twin's (`apitwin
-        proxy` checks a client's requests with it): `validate`'s checks, exactly as a request
-        to the twin takes them, but without the credentials (they are the upstream's) and no
-        handler. `scope` is an ASGI HTTP scope whose path_params are the path's values (as
-        strings, or as the route's convertors give them); `body` is the whole body.
+        proxy` checks a client's requests with it): `arguments_for`, the checks every request
+        to the twin takes, run on an operation compiled without handlers, so without the
+        credentials (they are the upstream's) and no handler called. `scope` is an ASGI HTTP
+        scope whose path_params are the path's values (as strings, or as the route's convertors
+        give them); `body` is the whole body.
 
         Runs to its end at once, from any thread: the body is at hand, so nothing it awaits
         ever waits."""
+        if self.verify is not None:
+            raise RuntimeError(f"{self.operation_id} was compiled with handlers (and credentials)")
         scope = {**scope, "headers": lowercase_media_type(scope["headers"])}  # as the twin's
-        request = adapter.request(scope, self.uri_parser)
-        checked = self.validate(request, scope, _replay(body, _disconnected))
+        checked = self.arguments_for(scope, _replay(body, _disconnected))
         try:
             checked.send(None)
         except StopIteration:
             return None
         except ProblemException as problem:
-            detail = problem.detail or problem.title
-            return Refusal(problem.status, detail, self._part(request, problem))
+            part = self._part(adapter.request(scope, self.uri_parser), problem)
+            return Refusal(problem.status, problem.detail or problem.title, part)
         except UnicodeDecodeError:
             return Refusal(400, UNDECODABLE, "the body")
         except RecursionError:
