@@ -14,6 +14,9 @@ any other (a method the path does not allow, a slash added or dropped, no route 
 Starlette's router over the same routes, which answers it exactly as Connexion's routing did.
 What a layer needs to know about a request (its API, operation, arguments) is the one `Resolved`
 object the router puts in the scope's extensions.
+
+Compiled without handlers, an operation only checks requests, with the same validation and no
+credentials: `apitwin proxy` checks its clients' requests so (CompiledOperation.refusal).
 """
 
 from __future__ import annotations
