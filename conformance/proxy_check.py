@@ -1,8 +1,12 @@
-"""One live exchange checked against the spec with the suite's own schemathesis checks.
+"""One live exchange checked against the spec: the request with the twin's own validation, the
+answer with the suite's own schemathesis checks.
 
-`apitwin proxy` sees real traffic, not generated cases: it builds a schemathesis Case from the
-request the client sent (its operation found by method and path) and a schemathesis Response
-from the upstream's answer, and runs those checks of `apitwin conform` that judge one answer on
+`apitwin proxy` sees real traffic, not generated cases. The request the client sent goes through
+the checks every request to the twin takes (route_table.CompiledOperation.refusal: Connexion's
+parameter, media type and body validation, without the credentials, which are the upstream's):
+what the twin would refuse is a `request_conformance` violation. Then a schemathesis Case is
+built from that request (its operation found by method and path) and a schemathesis Response
+from the upstream's answer, and those checks of `apitwin conform` run that judge one answer on
 its own. The others need a case schemathesis generated (valid or invalid on purpose), send
 requests of their own, or follow a stateful scenario; a passive proxy has none of these.
 """
@@ -16,7 +20,8 @@ import urllib.parse
 
 import requests
 from requests.structures import CaseInsensitiveDict
-from schemathesis.checks import CHECKS, load_all_checks
+from schemathesis.checks import CHECKS as SCHEMATHESIS_CHECKS
+from schemathesis.checks import load_all_checks
 from schemathesis.core.failures import Failure, FailureGroup
 from schemathesis.core.transport import Response
 from schemathesis.specs.openapi.utils import compile_path_template
@@ -38,6 +43,8 @@ ANSWER_CHECKS = (
 )
 assert set(ANSWER_CHECKS) <= set(SUITE_CHECKS)
 UNDOCUMENTED = "undocumented_operation"
+REQUEST = "request_conformance"
+CHECKS = (REQUEST, *ANSWER_CHECKS, UNDOCUMENTED)  # every check the proxy runs
 PHASE = "proxy"  # what reports show as the phase of every violation
 
 
@@ -48,6 +55,13 @@ class UndocumentedOperation(Failure):
     kind_title = "Undocumented operation"
 
 
+class NonConformingRequest(Failure):
+    """A request the spec does not allow: one the twin's own request validation refuses."""
+
+    checks = (REQUEST,)
+    kind_title = "Request does not conform to the spec"
+
+
 @dataclasses.dataclass
 class Finding:
     """What one check found: a violation, or a failure a known deviation covers."""
@@ -56,12 +70,27 @@ class Finding:
     deviation: Deviation | None = None
 
 
+def request_checks(api: str) -> dict:
+    """The API's operations as the twin compiles them, by operationId, to check requests only."""
+    from apitwin.apis import APIS
+    from apitwin.apis.spec_index import load_spec
+    from apitwin.pipeline.route_table import RouteTable
+
+    table = RouteTable()
+    table.add_api(api, "", load_spec(APIS[api].spec), None)
+    return {operation.operation_id: operation for operation in table.operations}
+
+
 class Checker:
-    def __init__(self, api: str, schema, known: KnownDeviations, redactor: Redactor) -> None:
+    def __init__(
+        self, api: str, schema, known: KnownDeviations, redactor: Redactor, requests=None
+    ) -> None:
         load_all_checks()
         self.api, self.schema, self.known, self.redact = api, schema, known, redactor
         self.sanitization = schema.config.output.sanitization
-        self.checks = [CHECKS.get_one(name) for name in ANSWER_CHECKS]
+        self.checks = [SCHEMATHESIS_CHECKS.get_one(name) for name in ANSWER_CHECKS]
+        # operationId -> CompiledOperation (request_checks(api) unless given)
+        self.requests = request_checks(api) if requests is None else requests
 
     def operation(self, method: str, api_path: str | None):
         """The spec's operation for a request, or None. The method must be the operation's own:
@@ -89,6 +118,11 @@ class Checker:
         operation_id = operation.definition.raw.get("operationId")
         case = _case(operation, seen.api_path, exchange)
         findings = []
+        failure = self.request_failure(operation, operation_id, seen, case.path_parameters)
+        if failure is not None:
+            findings.append(
+                self._finding(operation.label, operation_id, REQUEST, failure, response, code)
+            )
         for check in self.checks:
             try:
                 case.validate_response(response, checks=[check])
@@ -100,6 +134,37 @@ class Checker:
                         )
                     )
         return operation.label, operation_id, findings
+
+    def request_failure(
+        self, operation, operation_id, seen: Seen, path_parameters: dict
+    ) -> NonConformingRequest | None:
+        """What the twin's validation refuses in the request as the upstream got it (the client's
+        request but for the connection's own headers), or None."""
+        compiled = self.requests.get(operation_id)
+        if compiled is None:
+            return None
+        forwarded = seen.forwarded
+        scope = {
+            "type": "http",
+            "method": forwarded.method,
+            "scheme": "http",
+            "path": seen.api_path,
+            "raw_path": seen.api_path.encode(),
+            "root_path": "",
+            "query_string": forwarded.url.query,
+            "headers": [(name.lower(), value) for name, value in forwarded.headers.raw],
+            "path_params": dict(path_parameters),
+            "server": None,
+        }
+        refusal = compiled.refusal(scope, seen.exchange.request_body)
+        if refusal is None:
+            return None
+        return NonConformingRequest(
+            operation=operation.label,
+            title=f"{NonConformingRequest.kind_title} in {refusal.part}",
+            message=f"{refusal.detail}\n\nA server that keeps to the spec may refuse this "
+            f"request: the twin's request validation answers it {refusal.status}.",
+        )
 
     def _finding(self, label, operation_id, check, failure, response, code) -> Finding:
         violation = make_violation(

@@ -1,10 +1,12 @@
-"""`apitwin proxy`: a reverse proxy in front of a deployment that checks every answer against
-the spec while clients (a frontend, a test suite, a person with curl) use it, and records the
-traffic.
+"""`apitwin proxy`: a reverse proxy in front of a deployment that checks every request and
+answer against the spec while clients (a frontend, a test suite, a person with curl) use it, and
+records the traffic.
 
-Each request is forwarded unchanged to --upstream and its answer returned unchanged; each answer
-is checked with `apitwin conform`'s checks of one answer (documented status, content type,
-headers, body schema); each violation is printed in one line as it happens.
+Each request is forwarded unchanged to --upstream and its answer returned unchanged; each request
+is checked with the twin's own request validation (parameters, media type, body; not the
+credentials, which are the upstream's), each answer with `apitwin conform`'s checks of one answer
+(documented status, content type, headers, body schema); each violation is printed in one line as
+it happens.
 Exit status, at the stop (SIGTERM or Ctrl-C): 0 every violation a known one, 1 a violation or a
 request the upstream did not answer, 2 a usage error.
 """
@@ -177,9 +179,9 @@ def banner(profile, url: str, route, args) -> str:
 
 
 def _checks():
-    from .proxy_check import ANSWER_CHECKS, UNDOCUMENTED
+    from .proxy_check import CHECKS
 
-    return [*ANSWER_CHECKS, UNDOCUMENTED]
+    return CHECKS
 
 
 def main(argv: list[str] | None = None) -> int:

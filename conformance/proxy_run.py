@@ -19,7 +19,7 @@ from . import har, report
 from .credentials import Redactor
 from .known import KnownDeviations
 from .proxy import Seen
-from .proxy_check import ANSWER_CHECKS, PHASE, Checker, Finding
+from .proxy_check import CHECKS, PHASE, Checker, Finding
 from .proxy_files import CurrentFile, replace_text
 from .results import RunResult, Violation
 
@@ -58,7 +58,7 @@ class ProxyRun:
             base_url=upstream,
             target="proxy",
             seed=None,
-            settings={"upstream": upstream, "checks": list(ANSWER_CHECKS)},
+            settings={"upstream": upstream, "checks": list(CHECKS)},
             stop_reason="running",
         )
         self.exchanges = 0

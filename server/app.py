@@ -30,6 +30,8 @@ from apitwin.pipeline.journal import JournalMiddleware
 from apitwin.pipeline.limits import BodyLimit
 from apitwin.pipeline.prefer import PreferDelayMiddleware, PreferMiddleware
 from apitwin.pipeline.route_table import (
+    TOO_DEEP,
+    UNDECODABLE,
     GuardLayer,
     HandlerLayer,
     ResponseCheckLayer,
@@ -102,11 +104,11 @@ def create_app(options: TwinOptions | None = None, twin: Twin | None = None) -> 
 
     def undecodable(request: ConnexionRequest, exc: UnicodeDecodeError):
         # Connexion's JSON validator raises this on a body that is not UTF-8 (a 500 otherwise).
-        return renderers.respond(request, 400, "Request body is not valid UTF-8")
+        return renderers.respond(request, 400, UNDECODABLE)
 
     def too_deep(request: ConnexionRequest, exc: RecursionError):
         # Connexion's json.loads raises this on a body nested thousands of levels (a 500).
-        return renderers.respond(request, 400, "Request body nests too deeply")
+        return renderers.respond(request, 400, TOO_DEEP)
 
     app.add_error_handler(TwinError, twin_error)
     app.add_error_handler(ProblemException, problem)

@@ -360,7 +360,8 @@ def build_parser() -> argparse.ArgumentParser:
     diff.set_defaults(run=diff_cli.run_from_args)
     proxy = commands.add_parser(
         "proxy",
-        help="a reverse proxy that checks a deployment's answers against the spec and records them",
+        help="a reverse proxy that checks the requests clients send and the answers a deployment "
+        "gives against the spec, and records them",
         description=proxy_cli.__doc__,
         formatter_class=HelpFormatter,
     )

@@ -169,11 +169,14 @@ def test_parameter_checks_refuse_as_connexions_validator_refuses():
         op.parameters, uri_parser=parser, strict_validation=True, security_query_params=["api_key"]
     )
 
-    def verdict(validator, query, headers, thing):
+    def request(query, headers, thing):
         scope = {"type": "http", "method": "GET", "path": "/things/1", "query_string": query,
                  "headers": headers, "path_params": {"thing_id": thing}}  # fmt: skip
+        return adapter.request(scope, parser)
+
+    def verdict(validator, query, headers, thing):
         try:
-            validator.validate_request(adapter.request(scope, parser))
+            validator.validate_request(request(query, headers, thing))
         except Exception as exc:  # noqa: BLE001 - the problem raised is what is compared
             return type(exc), exc.detail
         return None
@@ -183,6 +186,16 @@ def test_parameter_checks_refuse_as_connexions_validator_refuses():
     headers = [[], [(b"x-mode", b"a")], [(b"x-mode", b"b")]]
     for query, head, thing in itertools.product(queries, headers, (7, "x")):
         assert verdict(ours, query, head, thing) == verdict(theirs, query, head, thing)
+        # What `apitwin proxy` names as the part refused: the parameter Connexion words.
+        refused = ours.refused(request(query, head, thing))
+        theirs_said = verdict(theirs, query, head, thing)
+        assert (refused is None) == (theirs_said is None)
+        if refused is not None and refused[1] is not None and "Missing" in theirs_said[1]:
+            assert f"'{refused[1]}'" in theirs_said[1]
+    assert ours.refused(request(b"need=x&other=1", [], 7)) == ("query", None)
+    assert ours.refused(request(b"need=x&limit=q", [], 7)) == ("query", "limit")
+    assert ours.refused(request(b"need=x", [], "x")) == ("path", "thing_id")
+    assert ours.refused(request(b"need=x", [(b"x-mode", b"b")], 7)) == ("header", "X-Mode")
     assert verdict(ours, b"need=x", [], 7) is None
     assert verdict(ours, b"need=x&other=1", [], 7)[0].__name__ == "ExtraParameterProblem"
 

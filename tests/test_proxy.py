@@ -1,6 +1,8 @@
 """`apitwin proxy`: traffic through it is the upstream's, byte for byte; a contract-breaking
-upstream is reported field by field; recordings are HAR with no credential in them; SIGTERM and
-Ctrl-C write the reports; an unreachable upstream is a 502 and an error, not a traceback.
+upstream is reported field by field; a client's request the spec does not allow is reported
+with what the twin's own validation says of it; recordings are HAR with no credential in them;
+SIGTERM and Ctrl-C write the reports; an unreachable upstream is a 502 and an error, not a
+traceback.
 
 The fast tests drive the ASGI app in-process against a mock upstream; the slow ones run
 `apitwin proxy` as a user does, in front of twins (and of a twin behind tests/breaker.py's
@@ -17,6 +19,7 @@ import json
 import signal
 import socket
 import time
+import types
 import xml.etree.ElementTree as ET
 
 import httpx
@@ -24,12 +27,14 @@ import pytest
 import yaml
 from breaker import BrokenDeployment, DropField, RetypeField
 from proxying import ProxyProcess
-from support import PIPELINE, TEST_EPOCH
+from support import PIPELINE, TEST_EPOCH, in_process
 
 from apitwin.apis import SPECS_DIR
+from apitwin.app import create_app
 from apitwin.conformance import har, proxy_cli
 from apitwin.conformance.profiles import PROFILES
-from apitwin.conformance.proxy import ProxyApp, Route, Seen
+from apitwin.conformance.proxy import HOP_BY_HOP, ProxyApp, Route, Seen
+from apitwin.options import TwinOptions
 from apitwin.serve.process import TwinProcess, free_port
 
 MEIRO = {"X-Access-Token": "twin-token"}
@@ -304,6 +309,211 @@ def test_a_check_that_breaks_is_an_error_and_the_proxying_goes_on(capsys):
     assert run.finish() == 1
 
 
+# --- requests: the twin's own validation, without the credentials -------------------------------
+
+
+class TwinUpstream(httpx.AsyncBaseTransport):
+    """A twin in this process as the upstream, keeping each request as it arrived."""
+
+    def __init__(self, api: str) -> None:
+        self.twin = httpx.ASGITransport(app=create_app(TwinOptions(api=api, epoch=TEST_EPOCH)))
+        self.received: list[tuple[str, bytes, list, bytes]] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        body = await request.aread()
+        self.received.append((request.method, request.url.raw_path, request.headers.raw, body))
+        return await self.twin.handle_async_request(request)
+
+
+@contextlib.contextmanager
+def _proxied(api: str, tmp_path, deviations=()):
+    """`apitwin proxy --api API` as its command line builds it, in this process, in front of an
+    in-process twin: (a client of the proxy, the run, the upstream)."""
+    args = types.SimpleNamespace(
+        record=None, report=str(tmp_path / "report.json"), junit=str(tmp_path / "junit.xml")
+    )
+    profile = PROFILES[api]
+    app, run, _ = proxy_cli._build(profile, "http://upstream.test" + profile.twin_root,
+                                   list(deviations), args)  # fmt: skip
+    upstream = TwinUpstream(api)
+    app.client = httpx.AsyncClient(transport=upstream)
+    run.start()
+    with in_process(app) as client:
+        yield client, run, upstream
+
+
+def _stopped(run, tmp_path) -> tuple[int, dict, ET.Element]:
+    code = run.finish()
+    report = json.loads((tmp_path / "report.json").read_text())
+    return code, report, ET.parse(tmp_path / "junit.xml").getroot()
+
+
+@pytest.mark.parametrize("api", ["meiro", "director", "ylem"])
+def test_a_valid_session_of_each_api_passes_the_request_checks(api, tmp_path, capsys):
+    with _proxied(api, tmp_path) as (client, run, upstream):
+        answers = _session(api, client)
+        if api == "meiro":  # a media type is case-insensitive: the twin takes this one too
+            headers = {"Content-Type": "Application/JSON; charset=utf-8"}
+            answers.append(client.post("/workspaces", content=b'{"name": "x"}', headers=headers))
+        code, report, junit = _stopped(run, tmp_path)
+    assert all(answer.status_code < 300 or answer.status_code == 404 for answer in answers)
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "VIOLATION" not in err and "ERROR" not in err
+    assert report["exchanges"] == len(answers) == len(upstream.received)
+    assert "request_conformance" in report["settings"]["checks"]
+    assert junit.get("failures") == "0"
+
+
+DIRECTOR_AUTH = "Basic " + "b3BzOmRpcmVjdG9yLXBhc3N3b3Jk"  # ops:director-password
+STARTED = {"project": "example", "name": "ETL", "payload": {}}
+
+
+def test_requests_the_spec_does_not_allow_are_flagged_and_still_forwarded(tmp_path, capsys):
+    calls = [
+        ("GET", "/api/workflows?with_payload=false", {}),
+        ("POST", "/api/workflows", {"json": {"project": "example", "name": "ETL"}}),
+        ("GET", "/api/workflows?per_page=many&page=1", {}),
+        (
+            "POST",
+            "/api/workflows",
+            {"content": json.dumps(STARTED), "headers": {"Content-Type": "text/plain"}},
+        ),  # fmt: skip
+        ("GET", "/api/workflows/not-a-uuid", {}),
+        ("GET", "/api/workflows?per_page=5", {}),  # allowed
+    ]
+    with _proxied("director", tmp_path) as (client, run, upstream):
+        client.headers["Authorization"] = DIRECTOR_AUTH
+        sent = [client.build_request(method, url, **kwargs) for method, url, kwargs in calls]
+        answers = [client.send(request) for request in sent]
+        code, report, junit = _stopped(run, tmp_path)
+    # The proxy observes: each request reached the upstream as sent, and its answer came back.
+    assert [answer.status_code for answer in answers] == [400, 400, 400, 415, 400, 200]
+    for request, (method, raw_path, headers, body) in zip(sent, upstream.received, strict=True):
+        assert (method, raw_path, body) == (request.method, request.url.raw_path, request.content)
+        # Every header as sent, but for the connection's own ones and Host (the upstream's).
+        own = HOP_BY_HOP | {"host"}
+        assert [(k.lower(), v) for k, v in headers if k.decode().lower() != "host"] == [
+            (k.lower(), v) for k, v in request.headers.raw if k.decode().lower() not in own
+        ]
+    assert code == 1
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if "VIOLATION" in line]
+    assert len(lines) == 5, err
+    expected = [
+        "GET /api/workflows?with_payload=false -> 400 · Request does not conform to the spec in "
+        "the query string: Extra query parameter(s) with_payload not in spec",
+        "POST /api/workflows -> 400 · Request does not conform to the spec in the body: "
+        "'payload' is a required property",
+        "GET /api/workflows?per_page=many&page=1 -> 400 · Request does not conform to the spec in "
+        "query parameter 'per_page': 'many' is not of type 'integer'",
+        "POST /api/workflows -> 415 · Request does not conform to the spec in the Content-Type "
+        "header: Invalid Content-type (text/plain), expected ['application/json']",
+        "GET /api/workflows/not-a-uuid -> 400 · Request does not conform to the spec in path "
+        "parameter 'workflow_id': 'not-a-uuid' does not match",
+    ]
+    for line, wanted in zip(lines, expected, strict=True):
+        assert f"apitwin proxy: VIOLATION request_conformance · {wanted}" in line, line
+    violations = {
+        violation["title"]: violation
+        for operation in report["operations"]
+        for violation in operation["violations"]
+    }
+    assert {v["check"] for v in violations.values()} == {"request_conformance"}
+    in_ = "Request does not conform to the spec in "
+    assert {title: v["operation"] for title, v in violations.items()} == {
+        in_ + "the query string": "GET /api/workflows",
+        in_ + "the body": "POST /api/workflows",
+        in_ + "query parameter 'per_page'": "GET /api/workflows",
+        in_ + "the Content-Type header": "POST /api/workflows",
+        in_ + "path parameter 'workflow_id'": "GET /api/workflows/{workflow_id}",
+    }
+    assert (
+        "request validation answers it 415"
+        in violations[in_ + "the Content-Type header"]["message"]
+    )
+    failures = junit.findall(".//failure")
+    assert junit.get("failures") == "3" and len(failures) == 5  # operations, violations
+    assert {f.get("message") for f in failures} == {f"request_conformance: {t}" for t in violations}
+    outputs = err + json.dumps(report) + ET.tostring(junit, encoding="unicode")
+    assert "director-password" not in outputs and "b3BzOmRpcmVjdG9yLXBhc3N3b3Jk" not in outputs
+    assert "authorization: [REDACTED]" in json.dumps(report)  # the curl commands
+
+
+def test_a_path_value_of_the_wrong_type_is_named_though_the_twin_finds_no_route(tmp_path, capsys):
+    with _proxied("meiro", tmp_path) as (client, run, _):
+        client.headers.update(MEIRO)
+        assert client.get("/workspaces/seven").status_code == 404  # the twin's router: no route
+        assert client.get("/workspaces/7").status_code == 404  # an id that does not exist
+        code, report, _ = _stopped(run, tmp_path)
+    assert code == 1
+    (line,) = [line for line in capsys.readouterr().err.splitlines() if "VIOLATION" in line]
+    assert "request_conformance · GET /workspaces/seven -> 404" in line
+    assert "in path parameter 'workspace_id': 'seven' is not of type 'integer'" in line
+    (operation,) = [op for op in report["operations"] if op["violations"]]
+    assert operation["label"] == "GET /workspaces/{workspace_id}"
+
+
+def test_the_web_uis_with_payload_is_the_one_known_request_deviation(tmp_path, capsys):
+    from apitwin.conformance import known
+
+    with _proxied("director", tmp_path, known.load()) as (client, run, _):
+        client.get("/api/workflows", params={"with_payload": "false"})  # D3: Director's web UI
+        client.get("/api/workflows", params={"with_payload": "false", "status": "x"})
+        code, report, _ = _stopped(run, tmp_path)
+    assert code == 1
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2, err
+    assert err[0].startswith("apitwin proxy: known request_conformance · GET /api/workflows?with")
+    assert "(D3: the same with_payload=false, a query parameter the contract" in err[0]
+    assert err[1].startswith("apitwin proxy: VIOLATION request_conformance")
+    assert "Extra query parameter(s) " in err[1] and "with_payload" in err[1]
+    (hit,) = [hit for operation in report["operations"] for hit in operation["known"]]
+    assert hit["deviation"]["reason"].startswith("D3:") and hit["count"] == 1
+
+
+def test_the_proxy_refuses_a_request_as_the_twin_does(tmp_path):
+    """One request validation: what the proxy reports of a request is what the twin answers it."""
+    from apitwin.conformance.proxy_check import request_checks
+
+    operations = request_checks("director")
+    requests = [
+        ("list_workflows", "GET", "/api/workflows", b"with_payload=0&per_page=2", {}, None),
+        ("list_workflows", "GET", "/api/workflows", b"page=0", {}, None),
+        ("list_workflows", "GET", "/api/workflows", b"per_page=2147483648", {}, None),
+        ("start_workflow", "POST", "/api/workflows", b"", {}, b'{"project": 1}'),
+        ("start_workflow", "POST", "/api/workflows", b"", {}, b"[]"),
+        ("start_workflow", "POST", "/api/workflows", b"", {}, b'{"project": '),
+        ("start_workflow", "POST", "/api/workflows", b"", {}, b'{"payload": "\xff"}'),
+        ("start_workflow", "POST", "/api/workflows", b"", {}, json.dumps(STARTED).encode()),
+        ("start_workflow", "POST", "/api/workflows", b"", {}, b""),
+        ("get_workflow", "GET", "/api/workflows/x", b"", {"workflow_id": "x"}, None),
+    ]
+    twin = create_app(TwinOptions(api="director", epoch=TEST_EPOCH))
+    refused = []
+    with in_process(twin) as client:
+        for operation_id, method, path, query, params, body in requests:
+            headers = [(b"content-type", b"application/json")] if body is not None else []
+            if body:
+                headers.append((b"content-length", b"%d" % len(body)))
+            answer = client.request(
+                method, path + ("?" + query.decode() if query else ""), content=body,
+                headers=[(k.decode(), v.decode()) for k, v in headers],
+            )  # fmt: skip
+            scope = {"type": "http", "method": method, "path": path, "raw_path": path.encode(),
+                     "query_string": query, "headers": headers, "path_params": params}  # fmt: skip
+            refusal = operations[operation_id].refusal(scope, body or b"")
+            refused.append(refusal and refusal.part)
+            if refusal is None:
+                assert answer.status_code < 300, (path, query, body, answer.text)
+            else:
+                twin_said = (answer.status_code, answer.json()["detail"])
+                assert (refusal.status, refusal.detail) == twin_said, (path, query, body)
+    query, body = "query parameter", "the body"
+    assert refused == ["the query string", f"{query} 'page'", f"{query} 'per_page'", body, body,
+                       body, body, None, body, "path parameter 'workflow_id'"]  # fmt: skip
+
+
 # --- usage errors: one line, exit 2 -----------------------------------------------------------
 
 
@@ -467,6 +677,36 @@ def test_a_contract_breaking_upstream_is_reported_by_field(tmp_path):
     assert "twin-token" not in json.dumps(stopped.report)
     junit = ET.parse(proxy.junit).getroot()
     assert junit.get("failures") == "2" and junit.get("name") == "apitwin proxy meiro"
+
+
+@pytest.mark.slow
+def test_a_client_request_the_spec_does_not_allow_fails_the_run(tmp_path):
+    with (
+        TwinProcess("--api", "meiro") as twin,
+        ProxyProcess(tmp_path, "--api", "meiro", "--upstream", twin.url) as proxy,
+    ):
+        with httpx.Client(base_url=proxy.url, headers=MEIRO, timeout=10) as client:
+            assert client.get("/workspaces", params={"order_dir": "DESC"}).status_code == 200
+            assert client.get("/workspaces", params={"sort": "name"}).status_code == 400
+            plain = {"Content-Type": "text/plain"}
+            answer = client.post("/workspaces", content=b'{"name": "x"}', headers=plain)
+            assert answer.status_code == 415
+        stopped = proxy.stop()
+    assert stopped.code == 1
+    # Each request is checked once the client has its answer: the lines may come in any order.
+    lines = sorted(line for line in stopped.stderr.splitlines() if "VIOLATION" in line)
+    assert len(lines) == 2, stopped.stderr
+    assert (
+        "request_conformance · GET /workspaces?sort=name -> 400 · Request does not conform to "
+        "the spec in the query string: Extra query parameter(s) sort not in spec" in lines[0]
+    )
+    assert (
+        "request_conformance · POST /workspaces -> 415 · Request does not conform to the "
+        "spec in the Content-Type header: Invalid Content-type (text/plain)" in lines[1]
+    )
+    assert ET.parse(proxy.junit).getroot().get("failures") == "2"
+    assert len(har.exchanges(proxy.recording)) == 3
+    assert "twin-token" not in stopped.stderr + proxy.report.read_text()
 
 
 @pytest.mark.slow

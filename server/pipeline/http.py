@@ -21,6 +21,18 @@ def optional_body(body: Any) -> dict:
     return body or {}
 
 
+def lowercase_media_type(headers):
+    """ASGI headers with the Content-Type's media type in lower case (its parameters kept); the
+    same list when there is nothing to change."""
+    for i, (name, value) in enumerate(headers):
+        if name == b"content-type" and value != value.lower():
+            headers = list(headers)
+            media, sep, params = value.partition(b";")
+            headers[i] = (name, media.lower() + sep + params)
+            break
+    return headers
+
+
 class LowercaseMediaType:
     """ASGI middleware: media types are case-insensitive (RFC 9110), but Connexion matches
     `application/json` exactly and hands handlers raw bytes otherwise (a 500)."""
@@ -31,11 +43,7 @@ class LowercaseMediaType:
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "http":
             headers = scope["headers"]
-            for i, (name, value) in enumerate(headers):
-                if name == b"content-type" and value != value.lower():
-                    headers = list(headers)
-                    media, sep, params = value.partition(b";")
-                    headers[i] = (name, media.lower() + sep + params)
-                    scope = {**scope, "headers": headers}
-                    break
+            lowered = lowercase_media_type(headers)
+            if lowered is not headers:
+                scope = {**scope, "headers": lowered}
         await self.app(scope, receive, send)

@@ -14,6 +14,9 @@ any other (a method the path does not allow, a slash added or dropped, no route 
 Starlette's router over the same routes, which answers it exactly as Connexion's routing did.
 What a layer needs to know about a request (its API, operation, arguments) is the one `Resolved`
 object the router puts in the scope's extensions.
+
+Compiled without handlers, an operation only checks requests, with the same validation and no
+credentials: `apitwin proxy` checks its clients' requests so (CompiledOperation.refusal).
 """
 
 from __future__ import annotations
@@ -27,7 +30,11 @@ import json
 import jsonschema_rs
 import orjson
 from connexion import NoContent
-from connexion.exceptions import BadRequestProblem, NonConformingResponseHeaders
+from connexion.exceptions import (
+    BadRequestProblem,
+    NonConformingResponseHeaders,
+    ProblemException,
+)
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from connexion.middleware.request_validation import RequestValidationOperation
 from connexion.middleware.response_validation import ResponseValidationOperation
@@ -54,6 +61,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from apitwin.apis.spec_index import operation_index
 from apitwin.pipeline import connexion_adapter as adapter
+from apitwin.pipeline.http import lowercase_media_type
 from apitwin.pipeline.jsonbody import dumps_bytes
 
 RESOLVED = "apitwin.resolved"  # scope["extensions"] key of a request's Resolved
@@ -62,6 +70,9 @@ _FORMATS = Draft4Validator.FORMAT_CHECKER
 _METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _REMEMBERED = 512  # verdicts a parameter keeps, per distinct value
 _FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
+# The app's words for two bodies Connexion's validator cannot read (app.py's error handlers).
+UNDECODABLE = "Request body is not valid UTF-8"
+TOO_DEEP = "Request body nests too deeply"
 # The scope a request arrived with, for routes reached through Starlette's router (which hands
 # them a scope with the mount's root_path); Connexion's routing keeps it the same way.
 _ARRIVED: contextvars.ContextVar[tuple] = contextvars.ContextVar("apitwin_arrived")
@@ -73,6 +84,15 @@ class Resolved:
 
     operation: CompiledOperation
     kwargs: dict | None = None  # the handler's arguments, once security and validation passed
+
+
+@dataclasses.dataclass(frozen=True)
+class Refusal:
+    """Why the twin's validation refuses a request: the status and message it answers with."""
+
+    status: int  # 400, or 415 for a media type the operation does not take
+    detail: str  # Connexion's message
+    part: str  # what it is about: "query parameter 'page'", "the query string", "the body"...
 
 
 def resolved(scope: Scope) -> Resolved | None:
@@ -106,27 +126,35 @@ class _Parameters(ParameterValidator):
     def validate_request(self, request):
         """Connexion's validate_request, the same checks of the same values in the same order;
         on the first refusal Connexion's own runs, to raise its problem for it."""
+        if self.refused(request) is not None:
+            super().validate_request(request)
+
+    def refused(self, request) -> tuple[str, str | None] | None:
+        """The first parameter Connexion's validate_request refuses, as (where, name): ("query",
+        None) for a query parameter the operation does not have; None if it refuses none."""
         query = request.query_params
+        if not query.keys() <= self._known_query:
+            return "query", None
         check = self.validate_parameter
-        refused = not query.keys() <= self._known_query
-        for p in () if refused else self._query:
+        for p in self._query:
             if check("query", query.get(p["name"]), p):
-                refused = True
-                break
-        if not refused and self._path:
+                return "query", p["name"]
+        if self._path:
             path = request.path_params
             for p, key in self._path:
                 if check("path", path.get(key), p):
-                    refused = True
-                    break
-        if not refused and self._header:
+                    return "path", p["name"]
+        if self._header:
             headers = request.headers
-            refused = any(check("header", headers.get(p["name"]), p) for p in self._header)
-        if not refused and self._cookie:
+            for p in self._header:
+                if check("header", headers.get(p["name"]), p):
+                    return "header", p["name"]
+        if self._cookie:
             cookies = request.cookies
-            refused = any(check("cookie", cookies.get(p["name"]), p) for p in self._cookie)
-        if refused:
-            super().validate_request(request)
+            for p in self._cookie:
+                if check("cookie", cookies.get(p["name"]), p):
+                    return "cookie", p["name"]
+        return None
 
     def validate_parameter(self, parameter_type, value, param, param_name=None):
         if value is None and not param.get("required"):
@@ -174,11 +202,14 @@ class CompiledOperation:
         self.is_async = inspect.iscoroutinefunction(self.handler)
         self.arguments, self.has_kwargs = inspect_function_arguments(self.handler)
         self.uri_parser = adapter.uri_parser(op)
-        # Security, media type and parameter checks: Connexion's, prepared once.
-        factory = SecurityHandlerFactory(security_map or {})
-        self.verify = SecurityOperation.from_operation(
-            op, next_app=None, security_handler_factory=factory
-        ).verification_fn
+        # Security, media type and parameter checks: Connexion's, prepared once (security not
+        # for an operation that only checks requests: their credentials are not the twin's).
+        self.verify = None
+        if handlers is not None:
+            factory = SecurityHandlerFactory(security_map or {})
+            self.verify = SecurityOperation.from_operation(
+                op, next_app=None, security_handler_factory=factory
+            ).verification_fn
         self.media = RequestValidationOperation(None, operation=op, strict_validation=True)
         self.parameters = _Parameters(
             op.parameters, self.uri_parser, self.media.security_query_params
@@ -237,9 +268,11 @@ class CompiledOperation:
 
     async def arguments_for(self, scope: Scope, receive: Receive) -> dict:
         """The handler's keyword arguments; raises Connexion's problem for a request it refuses,
-        in Connexion's order: credentials, parameters, media type, body."""
+        in Connexion's order: credentials (none for an operation compiled without handlers),
+        parameters, media type, body. The one request validation: `refusal` runs it too."""
         request = adapter.request(scope, self.uri_parser)
-        await self.verify(request)
+        if self.verify is not None:
+            await self.verify(request)
         self.parameters.validate_request(request)
         headers = scope["headers"]
         content_type = next((value for name, value in headers if name == b"content-type"), None)
@@ -263,6 +296,44 @@ class CompiledOperation:
             parsed = parsed if encoding == "utf-8" else _UNPARSED
             body = self._body_argument(mime_type, raw, parsed)
         return self._arguments(request, body)
+
+    def refusal(self, scope: Scope, body: bytes) -> Refusal | None:
+        """What the twin's validation refuses in a request that is not the twin's (`apitwin
+        proxy` checks a client's requests with it): `arguments_for`, the checks every request
+        to the twin takes, run on an operation compiled without handlers, so without the
+        credentials (they are the upstream's) and no handler called. `scope` is an ASGI HTTP
+        scope whose path_params are the path's values (as strings, or as the route's convertors
+        give them); `body` is the whole body.
+
+        Runs to its end at once, from any thread: the body is at hand, so nothing it awaits
+        ever waits."""
+        if self.verify is not None:
+            raise RuntimeError(f"{self.operation_id} was compiled with handlers (and credentials)")
+        scope = {**scope, "headers": lowercase_media_type(scope["headers"])}  # as the twin's
+        checked = self.arguments_for(scope, _replay(body, _disconnected))
+        try:
+            checked.send(None)
+        except StopIteration:
+            return None
+        except ProblemException as problem:
+            part = self._part(adapter.request(scope, self.uri_parser), problem)
+            return Refusal(problem.status, problem.detail or problem.title, part)
+        except UnicodeDecodeError:
+            return Refusal(400, UNDECODABLE, "the body")
+        except RecursionError:
+            return Refusal(400, TOO_DEEP, "the body")
+        checked.close()
+        raise RuntimeError(f"{self.operation_id}: request validation waited for more input")
+
+    def _part(self, request: ConnexionRequest, problem: ProblemException) -> str:
+        """Which part of a request a refusal is about, as a reader would name it."""
+        refused = self.parameters.refused(request)  # parameters are checked first
+        if refused is not None:
+            where, name = refused
+            if name is None:
+                return "the query string"
+            return f"{where} parameter {name!r}" if where != "header" else f"header {name!r}"
+        return "the Content-Type header" if problem.status == 415 else "the body"
 
     def _media(self, value: bytes) -> tuple[str, str, bool]:
         """Connexion's mime type, encoding and verdict (validate_mime_type) for a Content-Type
@@ -482,12 +553,22 @@ def _has_length(headers) -> bool:
 
 
 def _handler(handlers, operation_id: str):
+    if handlers is None:  # an operation compiled to check requests only (`refusal`)
+        return _no_handler
     try:
         return getattr(handlers, operation_id)
     except AttributeError:
         raise RuntimeError(
             f"{type(handlers).__module__} has no handler for operationId {operation_id!r}"
         ) from None
+
+
+def _no_handler(**kwargs):
+    raise RuntimeError("this operation was compiled to check requests, with no handler")
+
+
+async def _disconnected() -> dict:
+    return {"type": "http.disconnect"}
 
 
 def _unpack(result) -> tuple:
@@ -542,6 +623,8 @@ class RouteTable:
         self._starlette_mounts: list[Mount] = []
 
     def add_api(self, api: str, base_path: str, spec: dict, handlers, security_map=None) -> None:
+        """Compiles every operation of one API. With `handlers` None the operations only check
+        requests (CompiledOperation.refusal, for `apitwin proxy`) and are never called."""
         specification = Specification.load(spec)
         routes, by_method = [], {}
         for path, item in specification["paths"].items():
