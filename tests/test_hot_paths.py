@@ -253,3 +253,73 @@ def test_the_rust_body_check_never_accepts_what_connexion_refuses():
                 strategy = operation.as_strategy(generation_mode=mode)
                 _compare_bodies(strategy, rust, python, compiled.operation_id, seen)
     assert seen["accepted"] > 100 and seen["refused"] > 100, seen
+
+
+def _fresh_director_views(world, at: float) -> list[dict]:
+    """Every instance's view the long way: its record decoded and its run evaluated at `at`."""
+    from apitwin.apis.director import state as director
+
+    keys = world.store.index_page(director.BY_CREATED, 0, None, descending=True)
+    reader = director.DirectorState(world)
+    return [reader._view(record, at) for record in world.store.get_many(director.WORKFLOWS, keys)]
+
+
+def test_kept_director_views_equal_fresh_ones():
+    """Views and list rows kept per (stored text, second, seed) equal views evaluated afresh at
+    the exact instant, through the runs' changes, writes (start, cancel, a lost worker), clock
+    moves by fractions of a second and a world with another seed holding the same records."""
+    from apitwin.apis.director import handlers
+    from apitwin.apis.director import state as director
+    from apitwin.core.twin import Twin
+
+    twin = Twin(TwinOptions(seed=1337, epoch="2026-11-01"))
+    world = twin.default_world
+    world.clock.freeze(True)
+    world.clock.set(world.epoch - 600)  # the newest instances still queued or running
+    state = director.DirectorState(world)
+
+    def check() -> None:
+        fresh = _fresh_director_views(world, world.clock.now())
+        total = len(fresh)
+        assert director.DirectorState(world).page(1, total) == fresh
+        listed = director.DirectorState(world).page(1, total, handlers._workflow)
+        assert listed == [handlers._workflow(view) for view in fresh]
+        for view in fresh[:5]:
+            assert director.DirectorState(world).get(view["id"].upper()) == view
+
+    started = state.start("example", "RANDOMS", {"n": 1})
+    statuses = set()
+    for step in range(80):  # through the started run's changes, by halves and odd fractions
+        check()
+        statuses.add(director.DirectorState(world).get(started["id"])["status"])
+        world.clock.advance(0.5 if step % 3 else 0.25)
+    assert {"pending", "progress"} <= statuses
+    other = state.start("example", "ETL", {})
+    check()  # a new instance shows at once
+    state.cancel(other["id"], world.clock.now() + 2.5)
+    world.clock.advance(1.75)
+    check()
+    world.clock.advance(1.5)
+    check()  # canceled now
+    assert director.DirectorState(world).get(other["id"])["status"] == "canceled"
+    state.halt(started["id"], world.clock.now())
+    world.clock.advance(3600)
+    check()
+    world.clock.advance(-7200.4)  # back in time too
+    check()
+
+    # The same stored records in a world with another seed: runs drawn from that seed.
+    twin7 = Twin(TwinOptions(seed=7, epoch="2026-11-01"))
+    world7 = twin7.default_world
+    world7.clock.freeze(True)
+    world7.clock.set(world.clock.now())
+    world7.store.load_from(world.store)
+    world7.store.meta_set("seed", 7)
+    assert world7.seed == 7
+    for _ in range(2):
+        for w in (world, world7):
+            fresh = _fresh_director_views(w, w.clock.now())
+            assert director.DirectorState(w).page(1, len(fresh)) == fresh
+    assert _fresh_director_views(world7, world.clock.now()) != _fresh_director_views(
+        world, world.clock.now()
+    )
