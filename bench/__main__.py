@@ -1,7 +1,7 @@
 """apitwin's performance benchmark: `bash bench/run` (installs wrk and Prism, then runs this).
 
     python -m bench [--seconds 5] [--rounds 3] [--quick] [--markdown FILE] [--skip PART ...]
-                    [--apis meiro director ylem]
+                    [--apis meiro director ylem] [--only TEXT ...]
 
 Prints Markdown: the throughput table (apitwin, Prism default and `-v silent`, a bare Starlette
 route; each as a ratio to Prism default), start-up and growth figures, and the issue's goals.
@@ -66,6 +66,9 @@ def main(argv: list[str] | None = None) -> int:
         default=["meiro", "director", "ylem"],
         help="the APIs whose endpoints the throughput part loads",
     )
+    parser.add_argument(
+        "--only", nargs="*", default=[], help="only the endpoints whose label holds TEXT"
+    )
     args = parser.parse_args(argv)
     # After the arguments: --help needs nothing installed (bench/run prints it before setup).
     from . import report, suite
@@ -95,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="apitwin-bench-") as tmp:
         workdir = pathlib.Path(tmp)
         if "throughput" not in args.skip:
-            comparisons = suite.compare(workdir, settings, say, tuple(args.apis))
+            comparisons = suite.compare(workdir, settings, say, tuple(args.apis), tuple(args.only))
         if "startup" not in args.skip:
             start = suite.startup(workdir, settings, say)
         if "growth" not in args.skip:

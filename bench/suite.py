@@ -100,6 +100,7 @@ class Seeded:
     today: dt.date  # the clock's date: the seeded history ends at its midnight
     ylem_token: str
     stats_pipeline: str  # read by the statistics and the log (the spec's example pipeline)
+    stats_task: str  # its first task (the spec's example task)
     run_pipeline: str  # run by the run endpoint: its new runs stay out of the statistics read
     workspace_id: int  # read by GET /workspaces/{id}
     job_workspace_id: int  # runs jobs: not read by the other endpoints (its ledger grows)
@@ -121,6 +122,7 @@ def endpoints(seeded: Seeded) -> list[Endpoint]:
     json_body = {**MEIRO_TOKEN, "Content-Type": "application/json"}
     bearer = {"Authorization": f"Bearer {seeded.ylem_token}"}
     stats = f"/stats/pipelines/{seeded.stats_pipeline}"
+    task = f"/stats/tasks/{seeded.stats_task}"
     # (period, first day, number of periods): each window ends with the current period.
     monday = today - dt.timedelta(days=today.weekday())
     quarter = dt.date(today.year, today.month - (today.month - 1) % 3, 1)
@@ -147,6 +149,20 @@ def endpoints(seeded: Seeded) -> list[Endpoint]:
             "GET Ylem .../stats/{from}/{to}",
             "ylem",
             wrk.Load("GET", f"{stats}/stats/{_plain(first)}/{_plain(today, '23:59:59')}", bearer),
+            200,
+            "read",
+        ),
+        Endpoint(
+            "GET Ylem /stats/tasks/.../aggregated-stats/.../month/12",
+            "ylem",
+            wrk.Load("GET", f"{task}/aggregated-stats/{first}/month/12", bearer),
+            200,
+            "read",
+        ),
+        Endpoint(
+            "GET Ylem /stats/tasks/.../stats/{from}/{to}",
+            "ylem",
+            wrk.Load("GET", f"{task}/stats/{_plain(first)}/{_plain(today, '23:59:59')}", bearer),
             200,
             "read",
         ),
@@ -256,12 +272,13 @@ def discover(call, apis: tuple[str, ...] = APIS) -> Seeded:
         return json.loads(body)
 
     now = answer(apis[0], wrk.Load("GET", "/_twin/clock"))["now"]
-    token, pipelines, ids, workflow = "", ["", "", ""], [0], ""
+    token, pipelines, task, ids, workflow = "", ["", "", ""], "", [0], ""
     if "ylem" in apis:
         root = ROOTS[("apitwin", "ylem")]
         token = answer("ylem", wrk.Load("POST", root + YLEM_TOKEN_PATH))["access_token"]
         catalog = answer("ylem", wrk.Load("GET", "/_twin/catalog"))
         pipelines = [pipeline["uuid"] for pipeline in catalog["ylem"]["pipelines"]]
+        task = catalog["ylem"]["pipelines"][0]["tasks"][0]["uuid"]
     if "meiro" in apis:
         listed = answer("meiro", wrk.Load("GET", "/workspaces?limit=100", MEIRO_TOKEN))
         ids = [workspace["id"] for workspace in listed["workspaces"]]
@@ -274,6 +291,7 @@ def discover(call, apis: tuple[str, ...] = APIS) -> Seeded:
         today=dt.date.fromisoformat(now[:10]),
         ylem_token=token,
         stats_pipeline=pipelines[0],
+        stats_task=task,
         run_pipeline=pipelines[2],
         workspace_id=100 if 100 in ids else ids[0],
         job_workspace_id=ids[-1],
@@ -317,9 +335,14 @@ def _measure(target: Target, settings: Settings, seconds: float) -> Sample:
 
 
 def compare(
-    workdir: pathlib.Path, settings: Settings, say, apis: tuple[str, ...] = APIS
+    workdir: pathlib.Path,
+    settings: Settings,
+    say,
+    apis: tuple[str, ...] = APIS,
+    only: tuple[str, ...] = (),
 ) -> list[Comparison]:
-    """Part 1: every server on every endpoint of `apis`, interleaved, after a warm-up."""
+    """Part 1: every server on every endpoint of `apis` (those whose label holds a text of
+    `only`, if any), interleaved, after a warm-up."""
     with Servers(workdir) as servers:
         twins = {api: servers.twin(f"apitwin-{api}", "--api", api) for api in apis}
         prisms = {
@@ -337,15 +360,18 @@ def compare(
         def call(api: str, load: wrk.Load) -> tuple[int, bytes]:
             return _send(twins[api].url, load)
 
-        chosen = [e for e in endpoints(discover(call, apis)) if e.api in apis]
+        every = [e for e in endpoints(discover(call, apis)) if e.api in apis]
+        chosen = [e for e in every if not only or any(text in e.label for text in only)]
+        if not chosen:
+            raise RuntimeError(f"no endpoint of {', '.join(apis)} has a label with {only}")
         # The bare route answers with apitwin's own bytes for each endpoint.
         answers_file = workdir / "bare-answers.json"
         answers_file.write_text(json.dumps(bare_answers(call, chosen)))
         bare = servers.bare("starlette", answers_file)
         for (api, _), prism in prisms.items():
-            probe = next(e.load for e in chosen if e.api == api and e.load.method == "GET")
+            probe = next(e.load for e in every if e.api == api and e.load.method == "GET")
             prism.wait_ready(probe.path, probe.headers, timeout=60)
-        bare.wait_ready(next(e.load.path for e in chosen if e.load.method == "GET"))
+        bare.wait_ready("/", expect=404)  # it answers 404 to anything it was not given
 
         def targets(endpoint: Endpoint) -> list[Target]:
             urls = {

@@ -48,6 +48,7 @@ def test_the_bare_route_answers_the_twins_bytes(drivers):
     async def check():
         transport = httpx.ASGITransport(app=bare.build(answers))
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+            assert (await client.get("/")).status_code == 404  # what bench waits for
             for endpoint in endpoints:
                 load = endpoint.load
                 got = await client.request(load.method, load.path, content=load.body.encode())

@@ -323,3 +323,99 @@ def test_kept_director_views_equal_fresh_ones():
     assert _fresh_director_views(world7, world.clock.now()) != _fresh_director_views(
         world, world.clock.now()
     )
+
+
+def _forget_ylem_reads() -> None:
+    """Empties every memo of Ylem's reads: what is read next is computed afresh."""
+    from apitwin.apis.ylem import calendar as ylem_calendar
+    from apitwin.apis.ylem import runs as ylem_runs
+
+    for memo in (ylem_runs._DERIVED, ylem_runs._ENDED, ylem_runs._DECODED):
+        memo.clear()
+    ylem_calendar.plain.cache_clear()
+    ylem_lifecycle.printed.cache_clear()
+
+
+def _ylem_reads(world, pipeline: dict, today: str) -> dict:
+    """Every statistic and log of one pipeline and its first task, as the state answers them."""
+    from apitwin.apis.ylem.state import YlemState
+
+    state = YlemState(world)
+    uuid, task = pipeline["uuid"], pipeline["tasks"][0]["uuid"]
+    windows = [("2026-08-01", "month", 6), ("2026-10-20", "day", 20), ("2026-09-07", "week", 12),
+               ("2026-07-01", "quarter", 2), ("2026-01-01", "year", 1)]  # fmt: skip
+    found = {}
+    for first, period, count in windows:
+        found[f"pipeline {period}"] = state.pipeline_aggregated(uuid, first, period, count)
+        found[f"task {period}"] = state.task_aggregated(task, first, period, count)
+    span = ("2026-08-01 00:00:00", f"{today} 23:59:59")
+    found["pipeline stats"] = state.pipeline_stats(uuid, *span)
+    found["task stats"] = state.task_stats(task, *span)
+    found["pipeline last"] = state.pipeline_last_run(uuid)
+    found["task last"] = state.task_last_run(task)
+    found["log"] = list(state.pipeline_logs(uuid, f"{today} 00:00:00", f"{today} 23:59:59"))
+    return found
+
+
+def test_kept_ylem_statistics_and_logs_equal_fresh_ones():
+    """Statistics and logs kept per window (the stored texts of its runs and their pipelines,
+    the seed, the request's terms) equal those computed afresh, read twice (the second from the
+    memos) through new runs, clock moves that let their ends in, a changed pipeline and a world
+    with another seed holding the same runs."""
+    from apitwin.apis.ylem import runs as ylem_runs
+    from apitwin.apis.ylem.state import YlemState
+    from apitwin.core.twin import Twin
+
+    world = Twin(TwinOptions(seed=1337, epoch="2026-11-01")).default_world
+    world.clock.freeze(True)
+    world.clock.set(world.epoch + 3600.25)
+    state = YlemState(world)
+    pipeline = state.pipelines()[0]
+    today = "2026-11-01"
+
+    def check(w=world) -> dict:
+        _ylem_reads(w, pipeline, today)
+        kept = _ylem_reads(w, pipeline, today)
+        _forget_ylem_reads()
+        fresh = _ylem_reads(w, pipeline, today)
+        assert kept == fresh
+        return fresh
+
+    first = check()
+    assert first["log"] == [] and sum(p.successes for p in first["pipeline month"]) > 100
+    state.start_run(pipeline["uuid"])  # ends a few seconds from now: not counted yet
+    assert check() == first
+    seen = []
+    for _ in range(40):  # by odd fractions of a second, until the run has ended
+        world.clock.advance(0.75)
+        seen.append(check())
+    last = seen[-1]
+    assert last["log"] and last["pipeline last"] != first["pipeline last"]
+    assert last["pipeline stats"] != first["pipeline stats"]
+    months = last["pipeline month"]
+    assert sum(p.successes + p.failures for p in months) == 1 + sum(
+        p.successes + p.failures for p in first["pipeline month"]
+    )
+    # A pipeline changed in the store (an imported state): every read of its runs follows.
+    changed = {**pipeline, "tasks": [{**t, "type": "gpt"} for t in pipeline["tasks"]]}
+    world.store.put(ylem_runs.PIPELINES, pipeline["uuid"], changed)
+    before = check()
+    assert before != last
+    # A run rewritten in place (an imported state), its index entries as they were.
+    number = world.store.index_range(ylem_runs.pipeline_run_index(pipeline["uuid"]), 0, 1e12)[-1]
+    run = world.store.get(ylem_runs.RUNS, number)
+    world.store.put(ylem_runs.RUNS, number, {**run, "created_at": run["created_at"] - 7})
+    rewritten = check()
+    assert rewritten["log"] != before["log"]
+    assert rewritten["pipeline last"] != before["pipeline last"]
+    world.clock.advance(-86400 * 2)  # back in time: today's runs have not happened
+    assert check()["log"] == []
+
+    # The same stored runs in a world with another seed: what they did is that seed's.
+    world7 = Twin(TwinOptions(seed=7, epoch="2026-11-01")).default_world
+    world7.store.load_from(world.store)
+    world7.store.meta_set("seed", 7)
+    world7.clock.freeze(True)
+    world7.clock.set(world.clock.now())
+    assert world7.seed == 7
+    assert check(world7) != check(world)

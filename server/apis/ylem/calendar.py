@@ -57,6 +57,7 @@ def date_of(ts: float) -> Date:
     return civil_from_days(int(ts // DAY))
 
 
+@functools.lru_cache(maxsize=1 << 14)  # statistics show two per period, the log one per row
 def plain(ts: float) -> str:
     """ "Y-m-d H:i:s", the path and statistics format."""
     year, month, day = date_of(ts)
