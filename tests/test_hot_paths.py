@@ -419,3 +419,14 @@ def test_kept_ylem_statistics_and_logs_equal_fresh_ones():
     world7.clock.set(world.clock.now())
     assert world7.seed == 7
     assert check(world7) != check(world)
+
+
+def test_drawn_uuids_are_the_uuid_modules_text():
+    import uuid
+
+    from apitwin.core import draws
+
+    for seed, n in itertools.product((0, 1, 1337, 2**40), range(2000)):
+        parts = ("director.task", f"id-{n}", n)
+        digest = draws._digest(seed, parts)
+        assert draws.uuid_for(seed, *parts) == str(uuid.UUID(bytes=digest[:16], version=4))

@@ -171,14 +171,17 @@ class Runs:
     def pending(self, run: dict) -> list[TaskRun]:
         """The run's task runs as they are when it starts."""
         tasks = self.pipeline(run["pipeline_uuid"])["tasks"]
-        return [self._task_run(run, position) for position in range(len(tasks))]
+        run_uuid = uuid_for(self.seed, "ylem.run", run["number"])
+        return [self._task_run(run, position, run_uuid=run_uuid) for position in range(len(tasks))]
 
-    def _task_run(self, run: dict, position: int, outcome=None, printed=(None, 0)) -> TaskRun:
+    def _task_run(
+        self, run: dict, position: int, outcome=None, printed=(None, 0), run_uuid=None
+    ) -> TaskRun:
         task = self.pipeline(run["pipeline_uuid"])["tasks"][position]
         return TaskRun(
             id=run["task_run_ids"][position],
             uuid=uuid_for(self.seed, "ylem.task_run", run["task_run_ids"][position]),
-            run_uuid=uuid_for(self.seed, "ylem.run", run["number"]),
+            run_uuid=run_uuid or uuid_for(self.seed, "ylem.run", run["number"]),
             task_uuid=task["uuid"],
             task_type=task["type"],
             outcome=outcome,
