@@ -76,11 +76,11 @@ def _load(endpoint: suite.Endpoint) -> wrk.Load:
 
 async def _round(driver: Driver, endpoint: suite.Endpoint, requests: int, seconds: float):
     """(CPU µs, wall µs) per request over at most `requests` requests and `seconds` seconds."""
-    load = _load(endpoint)
+    loads = _load(endpoint).each()  # in turn, as wrk sends them
     deadline = time.monotonic() + seconds
     cpu, wall, done = time.process_time(), time.perf_counter(), 0
     while done < requests and time.monotonic() < deadline:
-        status, _ = await driver.send(load)
+        status, _ = await driver.send(loads[done % len(loads)])
         if status != endpoint.status:
             raise RuntimeError(f"{endpoint.label}: {status}, expected {endpoint.status}")
         done += 1

@@ -31,6 +31,8 @@ NEW_WORKSPACE = {
     "settings": {"notification_emails": ["bench@example.test"], "delete_data_after_success": True},
     "disabled": 0,
 }
+JSON_BODY = {**MEIRO_TOKEN, "Content-Type": "application/json"}
+JOB_WORKSPACES = 64  # the job runs go through this many workspaces, made for them
 NEW_WORKFLOW = {"project": "example", "name": "ETL", "payload": {}, "comment": "bench"}
 # The servers of a comparison, in the order of the table; "prism" is the reference.
 SERVERS = ("apitwin", "prism", "prism -v silent", "starlette")
@@ -103,7 +105,10 @@ class Seeded:
     stats_task: str  # its first task (the spec's example task)
     run_pipeline: str  # run by the run endpoint: its new runs stay out of the statistics read
     workspace_id: int  # read by GET /workspaces/{id}
-    job_workspace_id: int  # runs jobs: not read by the other endpoints (its ledger grows)
+    # Run jobs, in turn: workspaces the benchmark made, which no other endpoint reads. A job
+    # goes into its workspace's ledger, which each run reads and writes whole: spread over
+    # many, the ledgers stay short enough not to be what a run's figure measures.
+    job_workspace_ids: tuple[int, ...]
     workflow_id: str  # read by GET /api/workflows/{id}
 
 
@@ -119,7 +124,6 @@ def endpoints(seeded: Seeded) -> list[Endpoint]:
     # The 12-month window that ends with the current month: all of the seeded history.
     month = today.year * 12 + today.month - 1 - 11
     first = dt.date(month // 12, month % 12 + 1, 1)
-    json_body = {**MEIRO_TOKEN, "Content-Type": "application/json"}
     bearer = {"Authorization": f"Bearer {seeded.ylem_token}"}
     stats = f"/stats/pipelines/{seeded.stats_pipeline}"
     task = f"/stats/tasks/{seeded.stats_task}"
@@ -199,14 +203,19 @@ def endpoints(seeded: Seeded) -> list[Endpoint]:
         Endpoint(
             "POST /workspaces",
             "meiro",
-            wrk.Load("POST", "/workspaces", json_body, json.dumps(NEW_WORKSPACE)),
+            wrk.Load("POST", "/workspaces", JSON_BODY, json.dumps(NEW_WORKSPACE)),
             201,
             "create",
         ),
         Endpoint(
             "POST /workspaces/{id}/jobs",
             "meiro",
-            wrk.Load("POST", f"/workspaces/{seeded.job_workspace_id}/jobs", MEIRO_TOKEN),
+            wrk.Load(
+                "POST",
+                f"/workspaces/{seeded.job_workspace_ids[0]}/jobs",
+                MEIRO_TOKEN,
+                paths=tuple(f"/workspaces/{i}/jobs" for i in seeded.job_workspace_ids),
+            ),
             201,
             "create",
         ),
@@ -272,7 +281,7 @@ def discover(call, apis: tuple[str, ...] = APIS) -> Seeded:
         return json.loads(body)
 
     now = answer(apis[0], wrk.Load("GET", "/_twin/clock"))["now"]
-    token, pipelines, task, ids, workflow = "", ["", "", ""], "", [0], ""
+    token, pipelines, task, ids, jobs, workflow = "", ["", "", ""], "", [0], (0,), ""
     if "ylem" in apis:
         root = ROOTS[("apitwin", "ylem")]
         token = answer("ylem", wrk.Load("POST", root + YLEM_TOKEN_PATH))["access_token"]
@@ -282,6 +291,8 @@ def discover(call, apis: tuple[str, ...] = APIS) -> Seeded:
     if "meiro" in apis:
         listed = answer("meiro", wrk.Load("GET", "/workspaces?limit=100", MEIRO_TOKEN))
         ids = [workspace["id"] for workspace in listed["workspaces"]]
+        made = wrk.Load("POST", "/workspaces", JSON_BODY, json.dumps(NEW_WORKSPACE))
+        jobs = tuple(answer("meiro", made, 201)["workspace"]["id"] for _ in range(JOB_WORKSPACES))
     if "director" in apis:
         workflows = answer("director", wrk.Load("GET", "/api/workflows?per_page=20"))
         # An instance that has ended: each of its tasks has times of its own.
@@ -294,7 +305,7 @@ def discover(call, apis: tuple[str, ...] = APIS) -> Seeded:
         stats_task=task,
         run_pipeline=pipelines[2],
         workspace_id=100 if 100 in ids else ids[0],
-        job_workspace_id=ids[-1],
+        job_workspace_ids=jobs,
         workflow_id=workflow,
     )
 
@@ -303,12 +314,16 @@ def bare_answers(call, chosen: list[Endpoint]) -> dict[str, dict]:
     """The twin's own answer to each endpoint, keyed as bench/bare.py looks them up."""
     answers = {}
     for endpoint in chosen:
-        load = endpoint.load.under(ROOTS.get(("apitwin", endpoint.api), ""))
-        status, body = call(endpoint.api, load)
-        if status != endpoint.status:
-            raise RuntimeError(f"apitwin answered {endpoint.label} with {status}: {body[:300]}")
-        path = unquote(endpoint.load.path.partition("?")[0])
-        answers[f"{endpoint.load.method} {path}"] = {"status": status, "body": body.decode()}
+        for bare, load in zip(
+            endpoint.load.each(),
+            endpoint.load.under(ROOTS.get(("apitwin", endpoint.api), "")).each(),
+            strict=True,
+        ):
+            status, body = call(endpoint.api, load)
+            if status != endpoint.status:
+                raise RuntimeError(f"apitwin answered {endpoint.label} with {status}: {body[:300]}")
+            path = unquote(bare.path.partition("?")[0])
+            answers[f"{bare.method} {path}"] = {"status": status, "body": body.decode()}
     return answers
 
 

@@ -28,9 +28,12 @@ def test_every_api_has_its_endpoints_and_each_answers_as_expected(drivers):
         assert endpoint.goal == ("read" if endpoint.load.method == "GET" else "create")
     # Writes go to ids the reads do not look at: rounds of writes leave the reads as they were.
     read = {part for e in endpoints if e.load.method == "GET" for part in e.load.path.split("/")}
-    job_run = next(e for e in endpoints if e.label == "POST /workspaces/{id}/jobs").load.path
+    job_run = next(e for e in endpoints if e.label == "POST /workspaces/{id}/jobs").load
     pipeline_run = next(e for e in endpoints if "runs/" in e.label).load.path
-    assert job_run.split("/")[2] not in read and pipeline_run.split("/")[2] not in read
+    assert pipeline_run.split("/")[2] not in read
+    assert len(job_run.paths) == suite.JOB_WORKSPACES and job_run.path == job_run.paths[0]
+    assert not {path.split("/")[2] for path in job_run.paths} & read
+    assert "request = function()" in job_run.script()
     figures = cpu.measure(drivers, endpoints, requests=2, rounds=1, seconds=5, warmup=1)
     assert all(f.body_bytes > 0 and len(f.cpu_us) == 1 for f in figures)
     assert len(cpu.table(figures)) == len(endpoints) + 2
@@ -43,18 +46,20 @@ def test_the_bare_route_answers_the_twins_bytes(drivers):
         return asyncio.run(drivers[api].send(load))
 
     answers = suite.bare_answers(call, endpoints)
-    assert len(answers) == len(endpoints)  # one key per endpoint (method and decoded path)
+    # One key per path of each endpoint (method and decoded path).
+    assert len(answers) == sum(len(endpoint.load.each()) for endpoint in endpoints)
 
     async def check():
         transport = httpx.ASGITransport(app=bare.build(answers))
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
             assert (await client.get("/")).status_code == 404  # what bench waits for
             for endpoint in endpoints:
-                load = endpoint.load
-                got = await client.request(load.method, load.path, content=load.body.encode())
-                key = f"{load.method} {got.request.url.path}"
-                assert got.status_code == endpoint.status, endpoint.label
-                assert got.content == answers[key]["body"].encode(), endpoint.label
+                for load in endpoint.load.each():
+                    body = load.body.encode()
+                    got = await client.request(load.method, load.path, content=body)
+                    key = f"{load.method} {got.request.url.path}"
+                    assert got.status_code == endpoint.status, endpoint.label
+                    assert got.content == answers[key]["body"].encode(), endpoint.label
 
     asyncio.run(check())
 
