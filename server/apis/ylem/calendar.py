@@ -115,12 +115,14 @@ def _parse(text: str, elements=_ELEMENTS) -> list[int]:
     return numbers
 
 
+@functools.lru_cache(maxsize=1024)  # a polled window sends the same two dates again
 def parse_plain(text: str) -> int:
     """ "Y-m-d H:i:s" to seconds; DateError with Go's message otherwise."""
     year, month, day, *clock = _parse(text)
     return instant((year, month, day), *clock)
 
 
+@functools.lru_cache(maxsize=1024)
 def parse_day(text: str) -> Date:
     """ "Y-m-d" or "Y-m-d H:i:s" to the date (the aggregation window starts at its midnight)."""
     if len(text) == 10:
