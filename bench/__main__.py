@@ -1,6 +1,7 @@
 """apitwin's performance benchmark: `bash bench/run` (installs wrk and Prism, then runs this).
 
     python -m bench [--seconds 5] [--rounds 3] [--quick] [--markdown FILE] [--skip PART ...]
+                    [--apis meiro director ylem] [--only TEXT ...]
 
 Prints Markdown: the throughput table (apitwin, Prism default and `-v silent`, a bare Starlette
 route; each as a ratio to Prism default), start-up and growth figures, and the issue's goals.
@@ -58,6 +59,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--skip", nargs="*", choices=PARTS, default=[], help="parts to leave out")
     parser.add_argument("--markdown", type=pathlib.Path, help="also write the report here")
+    parser.add_argument(
+        "--apis",
+        nargs="*",
+        choices=("meiro", "director", "ylem"),
+        default=["meiro", "director", "ylem"],
+        help="the APIs whose endpoints the throughput part loads",
+    )
+    parser.add_argument(
+        "--only", nargs="*", default=[], help="only the endpoints whose label holds TEXT"
+    )
     args = parser.parse_args(argv)
     # After the arguments: --help needs nothing installed (bench/run prints it before setup).
     from . import report, suite
@@ -87,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="apitwin-bench-") as tmp:
         workdir = pathlib.Path(tmp)
         if "throughput" not in args.skip:
-            comparisons = suite.compare(workdir, settings, say)
+            comparisons = suite.compare(workdir, settings, say, tuple(args.apis), tuple(args.only))
         if "startup" not in args.skip:
             start = suite.startup(workdir, settings, say)
         if "growth" not in args.skip:

@@ -64,8 +64,9 @@ class Server:
         headers: dict | None = None,
         timeout: float = 30.0,
         poll: float = 0.01,
+        expect: int = 200,
     ) -> float:
-        """Seconds from process start until `path` answers 200."""
+        """Seconds from process start until `path` answers `expect` (200)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -74,7 +75,7 @@ class Server:
                 )
             try:
                 status, _ = request(self.url, path, headers=headers)
-                if status == 200:
+                if status == expect:
                     return time.perf_counter() - self.started
             except OSError:
                 pass

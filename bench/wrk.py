@@ -16,6 +16,15 @@ wrk.method = {method}
 wrk.body = {body}
 {headers}
 """
+# A load over several paths: each thread's requests go through them in turn.
+_CYCLE = """
+local paths = {{{paths}}}
+local turn = 0
+request = function()
+  turn = turn % #paths + 1
+  return wrk.format(nil, paths[turn])
+end
+"""
 
 _UNIT = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
 
@@ -33,20 +42,32 @@ class Load:
     path: str
     headers: dict[str, str] = dataclasses.field(default_factory=dict)
     body: str = ""
+    # Paths the requests go through in turn (writes spread over several resources); `path` is
+    # the first of them.
+    paths: tuple[str, ...] = ()
 
     def under(self, root: str) -> Load:
         """The same request to a server that mounts the API at `root` (apitwin's /v1 for Ylem)."""
-        return dataclasses.replace(self, path=root + self.path)
+        return dataclasses.replace(
+            self, path=root + self.path, paths=tuple(root + path for path in self.paths)
+        )
+
+    def each(self) -> list[Load]:
+        """One load per path it goes through."""
+        return [dataclasses.replace(self, path=p, paths=()) for p in self.paths] or [self]
 
     def script(self) -> str:
         headers = "\n".join(
             f"wrk.headers[{_lua_string(k)}] = {_lua_string(v)}" for k, v in self.headers.items()
         )
-        return _SCRIPT.format(
+        script = _SCRIPT.format(
             method=_lua_string(self.method),
             body=_lua_string(self.body) if self.body else "nil",
             headers=headers,
         )
+        if self.paths:
+            script += _CYCLE.format(paths=", ".join(map(_lua_string, self.paths)))
+        return script
 
 
 @dataclasses.dataclass(frozen=True)

@@ -266,3 +266,180 @@ def test_the_rust_body_check_never_accepts_what_connexion_refuses():
                 strategy = operation.as_strategy(generation_mode=mode)
                 _compare_bodies(strategy, rust, python, compiled.operation_id, seen)
     assert seen["accepted"] > 100 and seen["refused"] > 100, seen
+
+
+def _fresh_director_views(world, at: float) -> list[dict]:
+    """Every instance's view the long way: its record decoded and its run evaluated at `at`."""
+    from apitwin.apis.director import state as director
+
+    keys = world.store.index_page(director.BY_CREATED, 0, None, descending=True)
+    reader = director.DirectorState(world)
+    return [reader._view(record, at) for record in world.store.get_many(director.WORKFLOWS, keys)]
+
+
+def test_kept_director_views_equal_fresh_ones():
+    """Views and list rows kept per (stored text, second, seed) equal views evaluated afresh at
+    the exact instant, through the runs' changes, writes (start, cancel, a lost worker), clock
+    moves by fractions of a second and a world with another seed holding the same records."""
+    from apitwin.apis.director import handlers
+    from apitwin.apis.director import state as director
+    from apitwin.core.twin import Twin
+
+    twin = Twin(TwinOptions(seed=1337, epoch="2026-11-01"))
+    world = twin.default_world
+    world.clock.freeze(True)
+    world.clock.set(world.epoch - 600)  # the newest instances still queued or running
+    state = director.DirectorState(world)
+
+    def check() -> None:
+        fresh = _fresh_director_views(world, world.clock.now())
+        total = len(fresh)
+        assert director.DirectorState(world).page(1, total) == fresh
+        listed = director.DirectorState(world).page(1, total, handlers._workflow)
+        assert listed == [handlers._workflow(view) for view in fresh]
+        for view in fresh[:5]:
+            assert director.DirectorState(world).get(view["id"].upper()) == view
+
+    started = state.start("example", "RANDOMS", {"n": 1})
+    statuses = set()
+    for step in range(80):  # through the started run's changes, by halves and odd fractions
+        check()
+        statuses.add(director.DirectorState(world).get(started["id"])["status"])
+        world.clock.advance(0.5 if step % 3 else 0.25)
+    assert {"pending", "progress"} <= statuses
+    other = state.start("example", "ETL", {})
+    check()  # a new instance shows at once
+    state.cancel(other["id"], world.clock.now() + 2.5)
+    world.clock.advance(1.75)
+    check()
+    world.clock.advance(1.5)
+    check()  # canceled now
+    assert director.DirectorState(world).get(other["id"])["status"] == "canceled"
+    state.halt(started["id"], world.clock.now())
+    world.clock.advance(3600)
+    check()
+    world.clock.advance(-7200.4)  # back in time too
+    check()
+
+    # The same stored records in a world with another seed: runs drawn from that seed.
+    twin7 = Twin(TwinOptions(seed=7, epoch="2026-11-01"))
+    world7 = twin7.default_world
+    world7.clock.freeze(True)
+    world7.clock.set(world.clock.now())
+    world7.store.load_from(world.store)
+    world7.store.meta_set("seed", 7)
+    assert world7.seed == 7
+    for _ in range(2):
+        for w in (world, world7):
+            fresh = _fresh_director_views(w, w.clock.now())
+            assert director.DirectorState(w).page(1, len(fresh)) == fresh
+    assert _fresh_director_views(world7, world.clock.now()) != _fresh_director_views(
+        world, world.clock.now()
+    )
+
+
+def _forget_ylem_reads() -> None:
+    """Empties every memo of Ylem's reads: what is read next is computed afresh."""
+    from apitwin.apis.ylem import calendar as ylem_calendar
+    from apitwin.apis.ylem import runs as ylem_runs
+
+    for memo in (ylem_runs._DERIVED, ylem_runs._ENDED, ylem_runs._DECODED):
+        memo.clear()
+    ylem_calendar.plain.cache_clear()
+    ylem_lifecycle.printed.cache_clear()
+
+
+def _ylem_reads(world, pipeline: dict, today: str) -> dict:
+    """Every statistic and log of one pipeline and its first task, as the state answers them."""
+    from apitwin.apis.ylem.state import YlemState
+
+    state = YlemState(world)
+    uuid, task = pipeline["uuid"], pipeline["tasks"][0]["uuid"]
+    windows = [("2026-08-01", "month", 6), ("2026-10-20", "day", 20), ("2026-09-07", "week", 12),
+               ("2026-07-01", "quarter", 2), ("2026-01-01", "year", 1)]  # fmt: skip
+    found = {}
+    for first, period, count in windows:
+        found[f"pipeline {period}"] = state.pipeline_aggregated(uuid, first, period, count)
+        found[f"task {period}"] = state.task_aggregated(task, first, period, count)
+    span = ("2026-08-01 00:00:00", f"{today} 23:59:59")
+    found["pipeline stats"] = state.pipeline_stats(uuid, *span)
+    found["task stats"] = state.task_stats(task, *span)
+    found["pipeline last"] = state.pipeline_last_run(uuid)
+    found["task last"] = state.task_last_run(task)
+    found["log"] = list(state.pipeline_logs(uuid, f"{today} 00:00:00", f"{today} 23:59:59"))
+    return found
+
+
+def test_kept_ylem_statistics_and_logs_equal_fresh_ones():
+    """Statistics and logs kept per window (the stored texts of its runs and their pipelines,
+    the seed, the request's terms) equal those computed afresh, read twice (the second from the
+    memos) through new runs, clock moves that let their ends in, a changed pipeline and a world
+    with another seed holding the same runs."""
+    from apitwin.apis.ylem import runs as ylem_runs
+    from apitwin.apis.ylem.state import YlemState
+    from apitwin.core.twin import Twin
+
+    world = Twin(TwinOptions(seed=1337, epoch="2026-11-01")).default_world
+    world.clock.freeze(True)
+    world.clock.set(world.epoch + 3600.25)
+    state = YlemState(world)
+    pipeline = state.pipelines()[0]
+    today = "2026-11-01"
+
+    def check(w=world) -> dict:
+        _ylem_reads(w, pipeline, today)
+        kept = _ylem_reads(w, pipeline, today)
+        _forget_ylem_reads()
+        fresh = _ylem_reads(w, pipeline, today)
+        assert kept == fresh
+        return fresh
+
+    first = check()
+    assert first["log"] == [] and sum(p.successes for p in first["pipeline month"]) > 100
+    state.start_run(pipeline["uuid"])  # ends a few seconds from now: not counted yet
+    assert check() == first
+    seen = []
+    for _ in range(40):  # by odd fractions of a second, until the run has ended
+        world.clock.advance(0.75)
+        seen.append(check())
+    last = seen[-1]
+    assert last["log"] and last["pipeline last"] != first["pipeline last"]
+    assert last["pipeline stats"] != first["pipeline stats"]
+    months = last["pipeline month"]
+    assert sum(p.successes + p.failures for p in months) == 1 + sum(
+        p.successes + p.failures for p in first["pipeline month"]
+    )
+    # A pipeline changed in the store (an imported state): every read of its runs follows.
+    changed = {**pipeline, "tasks": [{**t, "type": "gpt"} for t in pipeline["tasks"]]}
+    world.store.put(ylem_runs.PIPELINES, pipeline["uuid"], changed)
+    before = check()
+    assert before != last
+    # A run rewritten in place (an imported state), its index entries as they were.
+    number = world.store.index_range(ylem_runs.pipeline_run_index(pipeline["uuid"]), 0, 1e12)[-1]
+    run = world.store.get(ylem_runs.RUNS, number)
+    world.store.put(ylem_runs.RUNS, number, {**run, "created_at": run["created_at"] - 7})
+    rewritten = check()
+    assert rewritten["log"] != before["log"]
+    assert rewritten["pipeline last"] != before["pipeline last"]
+    world.clock.advance(-86400 * 2)  # back in time: today's runs have not happened
+    assert check()["log"] == []
+
+    # The same stored runs in a world with another seed: what they did is that seed's.
+    world7 = Twin(TwinOptions(seed=7, epoch="2026-11-01")).default_world
+    world7.store.load_from(world.store)
+    world7.store.meta_set("seed", 7)
+    world7.clock.freeze(True)
+    world7.clock.set(world.clock.now())
+    assert world7.seed == 7
+    assert check(world7) != check(world)
+
+
+def test_drawn_uuids_are_the_uuid_modules_text():
+    import uuid
+
+    from apitwin.core import draws
+
+    for seed, n in itertools.product((0, 1, 1337, 2**40), range(2000)):
+        parts = ("director.task", f"id-{n}", n)
+        digest = draws._digest(seed, parts)
+        assert draws.uuid_for(seed, *parts) == str(uuid.UUID(bytes=digest[:16], version=4))

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import random
-import uuid
 
 
 def _digest(seed: int, parts: tuple) -> bytes:
@@ -22,5 +21,11 @@ def rng(seed: int, *parts) -> random.Random:
 
 
 def uuid_for(seed: int, *parts) -> str:
-    """A version-4-shaped UUID that is the same for the same seed and key."""
-    return str(uuid.UUID(bytes=_digest(seed, parts)[:16], version=4))
+    """A version-4-shaped UUID that is the same for the same seed and key: the text of
+    `uuid.UUID(bytes=digest[:16], version=4)`, written without building the object (a run or a
+    workflow draws one per task)."""
+    raw = bytearray(_digest(seed, parts)[:16])
+    raw[6] = raw[6] & 0x0F | 0x40  # the version, 4
+    raw[8] = raw[8] & 0x3F | 0x80  # the RFC 4122 variant
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"

@@ -63,8 +63,8 @@ class Handlers:
         return DirectorState(self.twin.world())
 
     async def list_workflows(self, authorization=None, per_page: int = 1000, page: int = 1, **_):
-        views = self._state(authorization).page(page, per_page)
-        return reply([_workflow(view) for view in views])
+        # The rows are kept with the views they come from (state.py): shared, never changed.
+        return reply(self._state(authorization).page(page, per_page, _workflow))
 
     async def start_workflow(self, body, authorization=None, **_context):
         # Without a Content-Type the body arrives as the bytes Connexion's validator read as JSON.

@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import json
 import math
+from collections.abc import Callable
 
 from apitwin.apis.director import definitions, lifecycle
 from apitwin.core.draws import uuid_for
 from apitwin.core.errors import BadRequest, NotFound
+from apitwin.core.memo import InstantMemo
 
 DEFINITIONS = "director.definitions"  # fullname -> definition (workflows.yml entry)
 WORKFLOWS = "director.workflows"  # sequence key -> instance record
 WORKFLOW_KEYS = "director.workflow_keys"  # instance id -> {"key": sequence key}
 BY_CREATED = "director.workflows.by_created"  # sequence keys scored by creation time
 SEQUENCE = "director.workflows"
+
+# Views by stored text and (whole second, seed): an instance's view is a pure function of its
+# record, the seed and the second it is read at (server/core/memo.py), so a list polled many
+# times a second evaluates each instance's run once per second.
+_VIEWS = InstantMemo()
+# What a reader makes of the views (a pure function of one, such as an API answer's row), by
+# that function, then as the views: the same keys, so the same soundness.
+_SHAPED: dict[Callable[[dict], object], InstantMemo] = {}
 
 
 def _sequence_key(number: int) -> str:
@@ -107,18 +118,18 @@ class DirectorState:
         )
 
     def get(self, workflow_id: str) -> dict:
-        return self._view(self._record(workflow_id))
+        """The instance's view: shared with other readers (the lists' memo), never to change."""
+        return self._views([self._key(workflow_id)])[0]
 
-    def page(self, page: int, per_page: int) -> list[dict]:
-        """Newest first; a page after the last one is a 404, page 1 is never one (D2)."""
+    def page(self, page: int, per_page: int, shape: Callable[[dict], object] | None = None) -> list:
+        """Newest first; a page after the last one is a 404, page 1 is never one (D2). With
+        `shape`, a pure function of a view, the shapes of the views (kept as the views are)."""
         offset = (page - 1) * per_page
         keys = self.store.index_page(BY_CREATED, offset, per_page, descending=True)
         if not keys and page > 1:
             # No `error` field: Director sends Flask's plain 404 message here (errors.py).
             raise NotFound(f"Page {page} is after the last page")
-        # One instant and one seed for the whole page: every instance is read as of the same now.
-        now, seed = self.world.clock.now(), self.world.seed
-        return [self._view(record, now, seed) for record in self.store.get_many(WORKFLOWS, keys)]
+        return self._views(keys, shape)
 
     # what happens outside the API (the undocumented cancel route, a worker that dies) -------
     def cancel(self, workflow_id: str, at: float) -> None:
@@ -143,6 +154,26 @@ class DirectorState:
 
     def _record(self, workflow_id: str) -> dict:
         return self.store.get(WORKFLOWS, self._key(workflow_id))
+
+    def _views(self, keys: list[str], shape: Callable[[dict], object] | None = None) -> list:
+        """The views of the instances stored under `keys`, all read at one instant with one seed:
+        each computed once per stored text, second and seed, shared between readers, so never
+        changed in place. With `shape`, what it makes of each view, kept the same way.
+
+        Read at the clock's whole second: Director keeps whole seconds (D6), so every instant a
+        run changes at (its record's times plus whole-second delays) is a whole second, and a view
+        at the second is the view at any instant within it. (A record imported with fractions of a
+        second shows each change at the whole second after it.)"""
+        instant = (math.floor(self.world.clock.now()), self.world.seed)
+        texts = self.store.get_many_raw(WORKFLOWS, keys)
+
+        def view(text: bytes) -> dict:
+            return _VIEWS.get(text, instant, lambda: self._view(json.loads(text), *instant))
+
+        if shape is None:
+            return [view(text) for text in texts]
+        shaped = _SHAPED.get(shape) or _SHAPED.setdefault(shape, InstantMemo())
+        return [shaped.get(text, instant, lambda text=text: shape(view(text))) for text in texts]
 
     def _view(self, record: dict, now: float | None = None, seed: int | None = None) -> dict:
         """The record with its status, times and task states at `now` (the clock's now)."""

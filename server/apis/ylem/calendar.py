@@ -57,6 +57,7 @@ def date_of(ts: float) -> Date:
     return civil_from_days(int(ts // DAY))
 
 
+@functools.lru_cache(maxsize=1 << 14)  # statistics show two per period, the log one per row
 def plain(ts: float) -> str:
     """ "Y-m-d H:i:s", the path and statistics format."""
     year, month, day = date_of(ts)
@@ -114,12 +115,14 @@ def _parse(text: str, elements=_ELEMENTS) -> list[int]:
     return numbers
 
 
+@functools.lru_cache(maxsize=1024)  # a polled window sends the same two dates again
 def parse_plain(text: str) -> int:
     """ "Y-m-d H:i:s" to seconds; DateError with Go's message otherwise."""
     year, month, day, *clock = _parse(text)
     return instant((year, month, day), *clock)
 
 
+@functools.lru_cache(maxsize=1024)
 def parse_day(text: str) -> Date:
     """ "Y-m-d" or "Y-m-d H:i:s" to the date (the aggregation window starts at its midnight)."""
     if len(text) == 10:

@@ -88,6 +88,7 @@ def _drawn(number, created_at, task_run_ids, task_types, seed) -> tuple[TaskOutc
     return tuple(result)
 
 
+@functools.lru_cache(maxsize=1 << 12)  # a log shows the same rows to every poll of it
 def printed(outcome: TaskOutcome, seed: int) -> tuple[str, float]:
     """What the task printed, as base64 (not encrypted, decision Y22), and its metric value.
 

@@ -3,7 +3,8 @@
 Stored: pipelines (from the fixtures; no operation changes them) and runs (which pipeline a
 client ran, when, and the ids its task runs got). Derived when read: every task run's outcome
 (lifecycle.py) and the UUIDs (drawn from the seed and the numbers). Three ordered indexes, scored
-by when things happened, serve every time-window read without a scan:
+by when things happened, serve every time-window read without a scan (a `Window`: its members
+and the stored text of their runs, by which whatever is read from it is kept, Runs.kept):
 - `ylem.task_runs.by_task:<task uuid>` and `ylem.task_runs.by_pipeline:<pipeline uuid>`: task
   runs by `executed_at`; a member is `run number * MAX_TASKS + position`;
 - `ylem.runs.by_pipeline:<pipeline uuid>`: runs by the time they end; a member is the run number.
@@ -14,7 +15,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterable
+from collections.abc import Callable
+from typing import TypeVar
 
 from apitwin.apis.ylem import lifecycle
 from apitwin.core.draws import uuid_for
@@ -25,10 +27,31 @@ RUNS = "ylem.runs"
 TASK_RUN_IDS = "ylem.task_runs"
 MAX_TASKS = 64  # tasks per pipeline; keeps task run index members plain integers
 
+T = TypeVar("T")
+_KEPT = 1 << 14  # entries each memo below keeps at most (then it starts afresh)
+
 # Ended runs by the stored text of the run and of its pipeline, and the seed: what a run did is
 # a pure function of the three, and every statistics read goes over all runs of its window.
 _ENDED: dict[tuple, PipelineRun] = {}
-_ENDED_LIMIT = 1 << 14  # ~10 MB at most
+# Runs decoded, by their stored text (a pure function of it): shared, so never changed.
+_DECODED: dict[bytes, dict] = {}
+# What is derived from a window (statistics, a log), by what it is a function of: the deriver's
+# terms and the window's key; kept with the stored texts of the window's runs' pipelines, which
+# a read compares with the store's before it takes the value (Runs.kept).
+_DERIVED: dict[tuple, tuple[list[str], list[bytes], object]] = {}
+_DERIVED_KEPT = 1024  # a key holds a window's texts: fewer entries
+
+
+def _remember(memo: dict, key, value, limit: int = _KEPT):
+    if len(memo) >= limit:
+        memo.clear()
+    memo[key] = value
+    return value
+
+
+def _decoded(text: bytes) -> dict:
+    run = _DECODED.get(text)
+    return run if run is not None else _remember(_DECODED, text, json.loads(text))
 
 
 def task_index(task_uuid: str) -> str:
@@ -66,13 +89,34 @@ class PipelineRun:
     duration: int
 
 
+@dataclasses.dataclass(frozen=True)
+class Window:
+    """The members of an index within a time window, newest first, and the stored text of each
+    run they belong to. With the stored texts of those runs' pipelines and the seed, that is all
+    a read of the window is a function of: `key` holds all of it but the pipelines (Runs.kept
+    checks those), so a new run, or a clock move that lets one more in, is another key."""
+
+    kind: str  # "task": members are run number * MAX_TASKS + position; "run": run numbers
+    members: tuple[int, ...]
+    texts: tuple[bytes, ...]  # the runs', in the order they first appear among the members
+    seed: int
+
+    @property
+    def key(self) -> tuple:
+        return (self.kind, self.seed, self.members, self.texts)
+
+    def runs(self) -> dict[int, dict]:
+        """The window's runs by number (decoded once per text: shared, never to change)."""
+        return {run["number"]: run for run in map(_decoded, self.texts)}
+
+
 class Runs:
     def __init__(self, world) -> None:
         self.world = world
         self.store = world.store
         self.seed = world.seed
         # Per call: pipelines and run outcomes already read.
-        self._pipelines: dict[str, dict] = {}
+        self._pipelines: dict[str, tuple[bytes, dict]] = {}
         self._steps: dict[int, list[lifecycle.TaskOutcome]] = {}
 
     # pipelines
@@ -86,13 +130,18 @@ class Runs:
         return pipeline
 
     def pipeline(self, uuid: str) -> dict:
+        return self._pipeline(uuid)[1]
+
+    def _pipeline(self, uuid: str) -> tuple[bytes, dict]:
+        """The pipeline's stored text and document, read once per call."""
         uuid = uuid.lower()
-        if uuid not in self._pipelines:
-            pipeline = self.store.get(PIPELINES, uuid)
-            if pipeline is None:
+        found = self._pipelines.get(uuid)
+        if found is None:
+            texts = self.store.get_many_raw(PIPELINES, [uuid])
+            if not texts:
                 raise NotFound(f"Pipeline {uuid} not found")
-            self._pipelines[uuid] = pipeline
-        return self._pipelines[uuid]
+            found = self._pipelines[uuid] = (texts[0], json.loads(texts[0]))
+        return found
 
     def pipelines(self) -> list[dict]:
         return self.store.get_many(PIPELINES, self.store.index_page(PIPELINES, 0, None))
@@ -122,24 +171,23 @@ class Runs:
     def pending(self, run: dict) -> list[TaskRun]:
         """The run's task runs as they are when it starts."""
         tasks = self.pipeline(run["pipeline_uuid"])["tasks"]
-        return [self._task_run(run, position) for position in range(len(tasks))]
+        run_uuid = uuid_for(self.seed, "ylem.run", run["number"])
+        return [self._task_run(run, position, run_uuid=run_uuid) for position in range(len(tasks))]
 
-    def _task_run(self, run: dict, position: int, outcome=None, printed=(None, 0)) -> TaskRun:
+    def _task_run(
+        self, run: dict, position: int, outcome=None, printed=(None, 0), run_uuid=None
+    ) -> TaskRun:
         task = self.pipeline(run["pipeline_uuid"])["tasks"][position]
         return TaskRun(
             id=run["task_run_ids"][position],
             uuid=uuid_for(self.seed, "ylem.task_run", run["task_run_ids"][position]),
-            run_uuid=uuid_for(self.seed, "ylem.run", run["number"]),
+            run_uuid=run_uuid or uuid_for(self.seed, "ylem.run", run["number"]),
             task_uuid=task["uuid"],
             task_type=task["type"],
             outcome=outcome,
             output=printed[0],
             metric_value=printed[1],
         )
-
-    def _load(self, numbers: Iterable[int]) -> dict[int, dict]:
-        wanted = sorted(set(numbers))
-        return {run["number"]: run for run in self.store.get_many(RUNS, wanted)}
 
     def _outcomes(self, run: dict) -> list[lifecycle.TaskOutcome]:
         steps = self._steps.get(run["number"])
@@ -148,47 +196,72 @@ class Runs:
             steps = self._steps[run["number"]] = lifecycle.outcomes(run, types, self.seed)
         return steps
 
-    # reads: executed task runs and ended runs, by window (both ends inclusive)
-    def task_outcomes(
-        self, index: str, low: float, high: float, limit: int | None = None
-    ) -> list[lifecycle.TaskOutcome]:
-        """Outcomes of the executed task runs of an index within [low, high], newest first."""
-        members = self.store.index_range(index, low, high, limit=limit, descending=True)
-        runs = self._load(member // MAX_TASKS for member in members)
-        return [self._outcomes(runs[member // MAX_TASKS])[member % MAX_TASKS] for member in members]
+    # windows: the members of an index within [low, high] (both ends inclusive), newest first
+    def window(
+        self, kind: str, index: str, low: float, high: float, limit: int | None = None
+    ) -> Window:
+        members = tuple(self.store.index_range(index, low, high, limit=limit, descending=True))
+        if kind == "task":
+            numbers = list(dict.fromkeys(member // MAX_TASKS for member in members))
+        else:
+            numbers = list(members)
+        return Window(kind, members, tuple(self.store.get_many_raw(RUNS, numbers)), self.seed)
 
-    def task_runs(self, index: str, low: float, high: float) -> list[TaskRun]:
-        """The executed task runs of an index within [low, high] with their output, newest first."""
-        members = self.store.index_range(index, low, high, descending=True)
-        runs = self._load(member // MAX_TASKS for member in members)
+    def kept(self, window: Window, terms: tuple, derive: Callable[[], T]) -> T:
+        """`derive()`, a pure function of the window and `terms`, computed once and kept: by the
+        window's key and `terms`, with the stored texts of the pipelines of its runs, which must
+        still be the store's for the kept value to be taken."""
+        key = (terms, window.key)
+        found = _DERIVED.get(key)
+        if found is not None:
+            uuids, texts, value = found
+            if not uuids or self.store.get_many_raw(PIPELINES, uuids) == texts:
+                return value
+        # The pipelines are read before anything is derived from them: what is kept is never
+        # newer than the texts it is kept with.
+        uuids = sorted({run["pipeline_uuid"] for run in window.runs().values()})
+        texts = [self._pipeline(uuid)[0] for uuid in uuids]
+        return _remember(_DERIVED, key, (uuids, texts, derive()), _DERIVED_KEPT)[2]
+
+    def task_outcomes(self, window: Window) -> list[lifecycle.TaskOutcome]:
+        """Outcomes of the executed task runs of a task window, newest first."""
+        runs = window.runs()
+        return [
+            self._outcomes(runs[member // MAX_TASKS])[member % MAX_TASKS]
+            for member in window.members
+        ]
+
+    def task_runs(self, window: Window) -> list[TaskRun]:
+        """The executed task runs of a task window with their output, newest first."""
+        runs = window.runs()
         rows = []
-        for member in members:
+        for member in window.members:
             run, position = runs[member // MAX_TASKS], member % MAX_TASKS
             outcome = self._outcomes(run)[position]
             printed = lifecycle.printed(outcome, self.seed)
             rows.append(self._task_run(run, position, outcome, printed))
         return rows
 
+    def ended_runs(self, window: Window) -> list[PipelineRun]:
+        """The runs of a run window, newest first, with what they did."""
+        by_number = {_decoded(text)["number"]: text for text in window.texts}
+        result = []
+        for member in window.members:
+            text = by_number.get(member)
+            if text is None:
+                continue  # an index entry without its run (an imported state): not counted
+            run = _decoded(text)
+            key = (text, self._pipeline(run["pipeline_uuid"])[0], self.seed)
+            ended = _ENDED.get(key)
+            result.append(ended if ended is not None else _remember(_ENDED, key, self._ended(run)))
+        return result
+
     def pipeline_runs(
         self, pipeline_uuid: str, low: float, high: float, limit: int | None = None
     ) -> list[PipelineRun]:
         """Runs of the pipeline that ended within [low, high], newest first."""
         index = pipeline_run_index(pipeline_uuid)
-        numbers = self.store.index_range(index, low, high, limit=limit, descending=True)
-        pipeline = self.store.get_many_raw(PIPELINES, [pipeline_uuid])
-        if not numbers or not pipeline:
-            runs = self._load(numbers)
-            return [self._ended(runs[number]) for number in numbers]
-        result = []
-        for text in self.store.get_many_raw(RUNS, numbers):
-            key = (text, pipeline[0], self.seed)
-            ended = _ENDED.get(key)
-            if ended is None:
-                if len(_ENDED) >= _ENDED_LIMIT:
-                    _ENDED.clear()
-                ended = _ENDED[key] = self._ended(json.loads(text))
-            result.append(ended)
-        return result
+        return self.ended_runs(self.window("run", index, low, high, limit))
 
     def _ended(self, run: dict) -> PipelineRun:
         steps = self._outcomes(run)

@@ -13,7 +13,15 @@ from collections.abc import Iterable
 
 from apitwin.apis.ylem import calendar
 from apitwin.apis.ylem.lifecycle import TaskOutcome
-from apitwin.apis.ylem.runs import PipelineRun, Runs, TaskRun, pipeline_task_index, task_index
+from apitwin.apis.ylem.runs import (
+    PipelineRun,
+    Runs,
+    TaskRun,
+    Window,
+    pipeline_run_index,
+    pipeline_task_index,
+    task_index,
+)
 from apitwin.apis.ylem.tokens import IssuedToken, Tokens
 from apitwin.core.errors import BadRequest
 
@@ -114,45 +122,62 @@ class YlemState:
             raise BadRequest(errors[0], errors=errors)
         return bounds[0], min(bounds[1], self.world.clock.now())
 
-    def _task_facts(self, task_uuid: str, low: float, high: float, limit=None) -> list[Fact]:
-        index = task_index(task_uuid.lower())
-        return _task_facts(self.runs.task_outcomes(index, low, high, limit))
+    # windows: the task runs of a task, or the ended runs of a pipeline, in [low, high]
+    def _task_window(self, task_uuid: str, low: float, high: float, limit=None) -> Window:
+        return self.runs.window("task", task_index(task_uuid.lower()), low, high, limit)
 
-    def _run_facts(self, pipeline_uuid: str, low: float, high: float, limit=None) -> list[Fact]:
-        return _run_facts(self.runs.pipeline_runs(pipeline_uuid.lower(), low, high, limit))
+    def _run_window(self, pipeline_uuid: str, low: float, high: float, limit=None) -> Window:
+        return self.runs.window("run", pipeline_run_index(pipeline_uuid.lower()), low, high, limit)
+
+    def _facts(self, window: Window) -> list[Fact]:
+        if window.kind == "task":
+            return _task_facts(self.runs.task_outcomes(window))
+        return _run_facts(self.runs.ended_runs(window))
 
     # the run log
     def pipeline_logs(self, pipeline_uuid: str, date_time_from: str, date_time_to: str):
-        """Executed task runs of the pipeline in the window, newest first ([] if unknown)."""
+        """Executed task runs of the pipeline in the window, newest first ([] if unknown): kept
+        per window (Runs.kept), so shared, never to change."""
         low, high = self._window(date_time_from, date_time_to)
-        return self.runs.task_runs(pipeline_task_index(pipeline_uuid.lower()), low, high)
+        index = pipeline_task_index(pipeline_uuid.lower())
+        window = self.runs.window("task", index, low, high)
+        return self.runs.kept(window, ("log",), lambda: tuple(self.runs.task_runs(window)))
 
     # consolidated statistics: the window's runs; the last run is the newest up to its end
-    def _stats(self, facts_of, uuid: str, date_time_from: str, date_time_to: str) -> Stats:
+    def _stats(self, window_of, uuid: str, date_time_from: str, date_time_to: str) -> Stats:
         low, high = self._window(date_time_from, date_time_to)
-        successes, failures, average = _counts(facts_of(uuid, low, high))
-        return Stats(successes, failures, average, _last(facts_of(uuid, _ALL_BEFORE, high, 1)))
+        window = window_of(uuid, low, high)
+        counts = self.runs.kept(window, ("counts",), lambda: _counts(self._facts(window)))
+        return Stats(*counts, self._last(window_of(uuid, _ALL_BEFORE, high, 1)))
+
+    def _last(self, window: Window) -> LastRun:
+        return _last(self._facts(window))
 
     def task_stats(self, task_uuid: str, date_time_from: str, date_time_to: str) -> Stats:
-        return self._stats(self._task_facts, task_uuid, date_time_from, date_time_to)
+        return self._stats(self._task_window, task_uuid, date_time_from, date_time_to)
 
     def pipeline_stats(self, pipeline_uuid: str, date_time_from: str, date_time_to: str) -> Stats:
-        return self._stats(self._run_facts, pipeline_uuid, date_time_from, date_time_to)
+        return self._stats(self._run_window, pipeline_uuid, date_time_from, date_time_to)
 
     # statistics per calendar period
     def _aggregated(
-        self, facts_of, uuid: str, date_from: str, period: str, count: int
-    ) -> list[PeriodStats]:
+        self, window_of, uuid: str, date_from: str, period: str, count: int
+    ) -> tuple[PeriodStats, ...]:
         try:
             first_day = calendar.parse_day(date_from)
         except calendar.DateError as exc:
             raise BadRequest(str(exc), errors=[str(exc)]) from None
         low = calendar.instant(first_day)
         high = calendar.instant(calendar.add_periods(period, first_day, count)) - 1
+        window = window_of(uuid, low, min(high, self.world.clock.now()))
+        terms = ("aggregated", period, first_day, count)
+        return self.runs.kept(window, terms, lambda: self._periods(period, window))
+
+    def _periods(self, period: str, window: Window) -> tuple[PeriodStats, ...]:
         # Per period: [facts, successes, sum of durations] (what _counts makes of its facts).
         totals: dict[calendar.Date, list] = {}
         day, bucket = None, None
-        for at, ok, duration in facts_of(uuid, low, min(high, self.world.clock.now())):
+        for at, ok, duration in self._facts(window):
             if int(at // calendar.DAY) != day:  # newest first: a day's facts come together
                 day = int(at // calendar.DAY)
                 bucket = totals.setdefault(calendar.period_start(period, at), [0, 0, 0])
@@ -168,17 +193,17 @@ class YlemState:
                     calendar.instant(start), end, successes, facts - successes, durations // facts
                 )
             )
-        return result
+        return tuple(result)
 
     def task_aggregated(self, task_uuid: str, date_from: str, period: str, count: int):
-        return self._aggregated(self._task_facts, task_uuid, date_from, period, count)
+        return self._aggregated(self._task_window, task_uuid, date_from, period, count)
 
     def pipeline_aggregated(self, pipeline_uuid: str, date_from: str, period: str, count: int):
-        return self._aggregated(self._run_facts, pipeline_uuid, date_from, period, count)
+        return self._aggregated(self._run_window, pipeline_uuid, date_from, period, count)
 
     # the newest run up to now
     def task_last_run(self, task_uuid: str) -> LastRun:
-        return _last(self._task_facts(task_uuid, _ALL_BEFORE, self.world.clock.now(), 1))
+        return self._last(self._task_window(task_uuid, _ALL_BEFORE, self.world.clock.now(), 1))
 
     def pipeline_last_run(self, pipeline_uuid: str) -> LastRun:
-        return _last(self._run_facts(pipeline_uuid, _ALL_BEFORE, self.world.clock.now(), 1))
+        return self._last(self._run_window(pipeline_uuid, _ALL_BEFORE, self.world.clock.now(), 1))
