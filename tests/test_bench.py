@@ -4,11 +4,16 @@ in-process twins, the bare route's copies of those answers, the wrk scripts and 
 from __future__ import annotations
 
 import asyncio
+import sys
 
 import httpx
 import pytest
+from support import ROOT
 
-from bench import bare, cpu, report, suite
+# bench/ is the repository's tool (`bash bench/run`, `python -m bench` from the root), not part
+# of the installed package: imported from the checkout.
+sys.path.insert(0, str(ROOT))
+from bench import bare, cpu, report, suite  # noqa: E402
 
 
 @pytest.fixture(scope="module")
