@@ -18,6 +18,7 @@ import zipfile
 
 import httpx
 import pytest
+from support import CREDENTIALS
 
 from apitwin.serve.process import free_port
 
@@ -117,11 +118,7 @@ def test_installed_tool_serves_conforms_and_writes_docs_from_anywhere(installed,
         assert meiro.status_code == 200 and meiro.json()
         token = httpx.post(
             f"{base}/ylem/v1/oauth/token",
-            params={
-                "grant_type": "client_credentials",
-                "client_id": "twin-client",
-                "client_secret": "twin-secret",
-            },
+            params=CREDENTIALS,
         )
         assert token.status_code == 200, token.text
         for name in ("ylem", "director", "meiro", "_twin"):

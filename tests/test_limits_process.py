@@ -13,6 +13,7 @@ import time
 
 import httpx
 import pytest
+from support import CREDENTIALS
 
 from apitwin.serve.process import TwinProcess
 
@@ -118,11 +119,7 @@ def test_access_log_lines_show_no_query_secret(workers, tmp_path):
     with twin:
         answer = httpx.post(
             f"{twin.url}/v1/oauth/token",
-            params={
-                "grant_type": "client_credentials",
-                "client_id": "twin-client",
-                "client_secret": "twin-secret",
-            },
+            params=CREDENTIALS,
             timeout=10,
         )
         assert answer.status_code == 200, answer.text
