@@ -1,7 +1,10 @@
 """apitwin: stateful, deterministic twins of the Ylem, Celery Director and Meiro APIs."""
 
 import warnings
-from importlib.metadata import PackageNotFoundError, version
+
+# The one place the version is written: pyproject.toml reads it from here (its `dynamic`), and
+# `apitwin --version` prints it without loading the installed metadata (tens of ms at start).
+__version__ = "0.1.0"
 
 # Connexion 3.3 imports starlette.testclient for a test client of its own, and Starlette then
 # warns that httpx should be httpx2 there, on every command: nothing apitwin uses. Only that
@@ -11,8 +14,3 @@ warnings.filterwarnings(
     message=r"Using `httpx` with `starlette\.testclient` is deprecated",
     module=r"connexion\.",
 )
-
-try:
-    __version__ = version("apitwin")
-except PackageNotFoundError:  # imported from a checkout that was never installed
-    __version__ = "0.0.0+unknown"

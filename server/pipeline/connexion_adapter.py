@@ -18,6 +18,7 @@ from connexion.decorators.parameter import (
 )
 from connexion.frameworks import starlette as starlette_framework
 from connexion.lifecycle import ConnexionRequest
+from connexion.spec import OpenAPISpecification
 from starlette.requests import Request as StarletteRequest
 
 __all__ = [
@@ -27,12 +28,37 @@ __all__ = [
     "request",
     "route_path",
     "sanitize",
+    "specification",
     "uri_parser",
     "value_from_param",
 ]
 
 # Connexion's name mangling (three regular expressions), for the few names a spec has.
 sanitize = functools.lru_cache(maxsize=1024)(sanitized)
+
+
+class _Shipped(OpenAPISpecification):
+    """A spec that ships with apitwin: tests/test_specs.py checks each against OpenAPI's schema
+    (and through Connexion's own validation), so a start does not again (most of the build)."""
+
+    @classmethod
+    def _validate_spec(cls, spec) -> None:
+        pass
+
+
+def specification(spec: dict) -> OpenAPISpecification:
+    """Connexion's Specification of a shipped OpenAPI 3 spec, as `Specification.load` builds it
+    but without checking it against OpenAPI's schema again."""
+    if not str(spec.get("openapi", "")).startswith("3."):
+        raise ValueError(f"not an OpenAPI 3 spec: openapi {spec.get('openapi')!r}")
+    return _Shipped(_string_keys(spec))
+
+
+def _string_keys(node):
+    # As Connexion's from_dict: YAML reads `200:` as an int, JSON Schema wants strings.
+    if isinstance(node, dict):
+        return {str(key): _string_keys(value) for key, value in node.items()}
+    return node
 
 
 def register_convertors() -> None:

@@ -625,7 +625,7 @@ class RouteTable:
     def add_api(self, api: str, base_path: str, spec: dict, handlers, security_map=None) -> None:
         """Compiles every operation of one API. With `handlers` None the operations only check
         requests (CompiledOperation.refusal, for `apitwin proxy`) and are never called."""
-        specification = Specification.load(spec)
+        specification = adapter.specification(spec)
         routes, by_method = [], {}
         for path, item in specification["paths"].items():
             for method in item:
