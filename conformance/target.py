@@ -32,6 +32,13 @@ def open_target(profile: ApiProfile, kind: str, base_url: str | None, twin_args=
     if kind == URL:
         yield Target(URL, base_url.rstrip("/"))
         return
+    with started_twin(profile, twin_args) as twin:
+        yield Target(TWIN, twin.url + profile.twin_root, twin)
+
+
+@contextlib.contextmanager
+def started_twin(profile: ApiProfile, twin_args=()):
+    """The twin a run targets by default: one API, its world and clock fixed (TWIN_EPOCH)."""
     twin = TwinProcess("--api", profile.name, "--epoch", TWIN_EPOCH, *twin_args)
     try:
         twin.start()
@@ -46,7 +53,7 @@ def open_target(profile: ApiProfile, kind: str, base_url: str | None, twin_args=
         twin.stop()
         raise TargetError(f"could not start a {profile.name} twin: {exc}") from None
     try:
-        yield Target(TWIN, twin.url + profile.twin_root, twin)
+        yield twin
     finally:
         twin.stop()
 
