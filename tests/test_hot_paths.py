@@ -210,13 +210,13 @@ class _AnyHandler:
         return handler
 
 
-def _compare_bodies(strategy, rust, python, label: str, seen: dict) -> None:
+def _compare_bodies(strategy, rust, python, label: str, seen: dict, examples: int) -> None:
     import hypothesis
     from hypothesis import HealthCheck
 
     @hypothesis.given(strategy)
     @hypothesis.settings(
-        max_examples=30,
+        max_examples=examples,
         deadline=None,
         database=None,
         derandomize=True,
@@ -236,6 +236,22 @@ def _compare_bodies(strategy, rust, python, label: str, seen: dict) -> None:
     compare()
 
 
+def _specs() -> dict:
+    from apitwin.apis import ADMIN_SPEC, SPECS_DIR
+
+    specs = {api: SPECS_DIR / f"{api}.yaml" for api in ("ylem", "director", "meiro")}
+    return {**specs, "_twin": SPECS_DIR / ADMIN_SPEC}
+
+
+def _draw_both_ways(schemathesis_schema, operation_id, rust, python, seen, examples=30) -> None:
+    from schemathesis.generation import GenerationMode
+
+    operation = schemathesis_schema.find_operation_by_id(operation_id)
+    for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+        strategy = operation.as_strategy(generation_mode=mode)
+        _compare_bodies(strategy, rust, python, operation_id, seen, examples)
+
+
 def test_the_rust_body_check_never_accepts_what_connexion_refuses():
     """The body's fast check (jsonschema-rs) decides alone only where it says valid, so it must
     never accept a body Connexion's validator refuses: every JSON-bodied operation the twin
@@ -243,15 +259,12 @@ def test_the_rust_body_check_never_accepts_what_connexion_refuses():
     import schemathesis
     from connexion.json_schema import Draft4RequestValidator
     from jsonschema import Draft4Validator
-    from schemathesis.generation import GenerationMode
 
-    from apitwin.apis import ADMIN_SPEC, SPECS_DIR
     from apitwin.apis.spec_index import load_spec
     from apitwin.pipeline.route_table import RouteTable
 
     seen = {"accepted": 0, "refused": 0}
-    specs = {api: SPECS_DIR / f"{api}.yaml" for api in ("ylem", "director", "meiro")}
-    for api, path in {**specs, "_twin": SPECS_DIR / ADMIN_SPEC}.items():
+    for api, path in _specs().items():
         table = RouteTable()
         table.add_api(api, "/", load_spec(path), _AnyHandler())
         drawn = schemathesis.openapi.from_path(path)
@@ -259,12 +272,55 @@ def test_the_rust_body_check_never_accepts_what_connexion_refuses():
             check = compiled._body_validator("application/json")
             if check is None:
                 continue
-            rust = check[2]
             python = Draft4RequestValidator(check[1], format_checker=Draft4Validator.FORMAT_CHECKER)
-            operation = drawn.find_operation_by_id(compiled.operation_id)
-            for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-                strategy = operation.as_strategy(generation_mode=mode)
-                _compare_bodies(strategy, rust, python, compiled.operation_id, seen)
+            _draw_both_ways(drawn, compiled.operation_id, check[2], python, seen)
+    assert seen["accepted"] > 100 and seen["refused"] > 100, seen
+
+
+def test_the_rust_response_check_never_passes_what_connexion_refuses():
+    """The same for --validate-responses (pipeline/rust_check.py): every documented JSON success
+    answer of every operation, on bodies drawn to fit and to break its schema. Schemathesis draws
+    request bodies, so each answer's schema is posed as the body of an operation of its own."""
+    import schemathesis
+    from connexion.json_schema import Draft4ResponseValidator
+    from jsonschema import Draft4Validator
+
+    from apitwin.apis.spec_index import load_spec, resolve
+    from apitwin.pipeline.route_table import RouteTable
+    from apitwin.pipeline.rust_check import plainly_valid
+
+    seen = {"accepted": 0, "refused": 0}
+    for api, path in _specs().items():
+        spec = load_spec(path)
+        table = RouteTable()
+        table.add_api(api, "/", load_spec(path), _AnyHandler())
+        posed, schemas = {}, {}
+        for compiled in table.operations:
+            answers = spec["paths"][compiled.path][compiled.operation.method]["responses"]
+            for status, answer in answers.items():
+                if not str(status).startswith("2"):  # error bodies: small, flat, alike
+                    continue
+                schema = resolve(spec, answer).get("content", {}).get("application/json", {})
+                if "schema" not in schema:
+                    continue
+                # The same schema at many operations (an error body) is drawn for once.
+                resolved = compiled.operation.response_schema(str(status), "application/json")
+                if any(resolved == other for other in schemas.values()):
+                    continue
+                name = f"{compiled.operation_id}_{status}"
+                body = {"content": {"application/json": {"schema": schema["schema"]}}}
+                posed[f"/{name}"] = {
+                    "post": {
+                        "operationId": name,
+                        "requestBody": {"required": True, **body},
+                        "responses": {"200": {"description": "-"}},
+                    }
+                }
+                schemas[name] = resolved  # as Connexion hands it to the response validator
+        drawn = schemathesis.openapi.from_dict({**spec, "paths": posed})
+        for name, schema in schemas.items():
+            python = Draft4ResponseValidator(schema, format_checker=Draft4Validator.FORMAT_CHECKER)
+            _draw_both_ways(drawn, name, plainly_valid(schema), python, seen, examples=5)
     assert seen["accepted"] > 100 and seen["refused"] > 100, seen
 
 

@@ -27,7 +27,6 @@ import dataclasses
 import inspect
 import json
 
-import jsonschema_rs
 import orjson
 from connexion import NoContent
 from connexion.exceptions import (
@@ -63,6 +62,7 @@ from apitwin.apis.spec_index import operation_index
 from apitwin.pipeline import connexion_adapter as adapter
 from apitwin.pipeline.http import lowercase_media_type
 from apitwin.pipeline.jsonbody import dumps_bytes
+from apitwin.pipeline.rust_check import plainly_valid, response_validators
 
 RESOLVED = "apitwin.resolved"  # scope["extensions"] key of a request's Resolved
 ADMIN = "_twin"  # the admin API's name in spec_index
@@ -262,7 +262,7 @@ class CompiledOperation:
             if schema and mime_type in VALIDATOR_MAP["body"]:
                 found = (VALIDATOR_MAP["body"][mime_type], schema)
             if found and found[0] is JSONRequestBodyValidator:
-                found = (*found, _plainly_valid(schema))
+                found = (*found, plainly_valid(schema))
             self._bodies[mime_type] = found
         return self._bodies[mime_type]
 
@@ -516,14 +516,6 @@ def _keep(table: dict, key, value) -> None:
         table[key] = value
 
 
-def _plainly_valid(schema: dict):
-    """A check that a body is valid, in Rust (a fifth of a create's time in Python's
-    jsonschema). Only its 'valid' is taken: where it refuses, or its reading of a keyword
-    differs (OpenAPI's `nullable`, formats Python's checker lacks), Connexion's validator decides
-    and words the refusal, so a body is accepted only where both accept it or Connexion does."""
-    return jsonschema_rs.Draft4Validator(schema, validate_formats=True)
-
-
 def _fast_body(check, raw: bytes, encoding: str, headers, nullable: bool):
     """The parsed body if it is plainly valid JSON for the schema, else _UNPARSED (then
     Connexion's validator decides, and words the refusal)."""
@@ -743,9 +735,10 @@ class ResponseCheckLayer:
 
     def __init__(self, app: ASGIApp, table: RouteTable) -> None:
         self.app = app
+        validators = response_validators()
         for operation in table.operations:
             operation.response_check = ResponseValidationOperation(
-                app, operation=operation.operation
+                app, operation=operation.operation, validator_map=validators
             )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
