@@ -20,7 +20,7 @@ import sys
 import tempfile
 import time
 
-PARTS = ("throughput", "startup", "growth")
+PARTS = ("throughput", "startup", "growth", "worlds")
 
 
 def _machine() -> list[str]:
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
 
     began = time.monotonic()
     load_before = _load()
-    comparisons, start, growth = [], None, []
+    comparisons, start, growth, worlds = [], None, [], []
     with tempfile.TemporaryDirectory(prefix="apitwin-bench-") as tmp:
         workdir = pathlib.Path(tmp)
         if "throughput" not in args.skip:
@@ -103,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
             start = suite.startup(workdir, settings, say)
         if "growth" not in args.skip:
             growth = suite.growth(workdir, settings, say)
+        if "worlds" not in args.skip:
+            worlds = suite.worlds(workdir, settings, say)
 
     lines = [
         f"apitwin benchmark, {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, "
@@ -119,7 +121,9 @@ def main(argv: list[str] | None = None) -> int:
         lines += [*report.throughput_table(comparisons), ""]
     if start is not None or growth:
         lines += [*report.other_table(start, growth), ""]
-    lines += ["Goals:", "", *report.goals(comparisons, start, growth)]
+    if worlds:
+        lines += [*report.worlds_table(worlds), ""]
+    lines += ["Goals:", "", *report.goals(comparisons, start, growth, worlds)]
     text = "\n".join(lines)
     print(text)
     if args.markdown:

@@ -6,7 +6,9 @@
    log and statistics), interleaved over rounds after a warm-up;
 2. start-up: time from process start to the first 200, and resident memory once up;
 3. growth: a paginated read's p50 as the store grows through the API (100, 10,000, 100,000
-   workspaces), and resident memory at the end.
+   workspaces), and resident memory at the end;
+4. worlds: Ylem's statistics reads on the standard world and on the large one (12,000 runs),
+   interleaved.
 """
 
 from __future__ import annotations
@@ -93,6 +95,21 @@ class GrowthPoint:
     p99_ms: float
     rss_mb: float
     grow_seconds: float
+
+
+WORLDS = ("standard", "large")
+
+
+@dataclasses.dataclass
+class WorldComparison:
+    """One Ylem statistics read on each world (Sample per round)."""
+
+    label: str
+    body_bytes: dict[str, int]
+    samples: dict[str, list[Sample]]
+
+    def median(self, world: str, field: str) -> float:
+        return statistics.median(getattr(s, field) for s in self.samples[world])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -477,3 +494,45 @@ def growth(workdir: pathlib.Path, settings: Settings, say) -> list[GrowthPoint]:
             )
             points.append(point)
     return points
+
+
+def worlds(workdir: pathlib.Path, settings: Settings, say) -> list[WorldComparison]:
+    """Part 4: Ylem's statistics reads (every endpoint whose label says "stats") on a twin of the
+    standard world and one of the large world, each read interleaved between the two."""
+    root = ROOTS[("apitwin", "ylem")]
+    with Servers(workdir) as servers:
+        twins = {
+            world: servers.twin(f"apitwin-ylem-{world}", "--api", "ylem", "--world", world)
+            for world in WORLDS
+        }
+        loads: dict[str, dict[str, Target]] = {}
+        for world, twin in twins.items():
+            twin.wait_ready("/_twin/clock", timeout=120)
+
+            def call(api: str, load: wrk.Load, url: str = twin.url) -> tuple[int, bytes]:
+                return _send(url, load)
+
+            for endpoint in endpoints(discover(call, ("ylem",))):
+                if endpoint.api == "ylem" and "stats" in endpoint.label:
+                    target = Target(world, twin.url, endpoint.load.under(root))
+                    loads.setdefault(endpoint.label, {})[world] = target
+        comparisons = []
+        for label, targets in loads.items():
+            sizes = {}
+            for world, target in targets.items():
+                status, body = _send(target.url, target.load)
+                if status != 200:
+                    raise RuntimeError(f"the {world} world answered {label} with {status}")
+                sizes[world] = len(body)
+                _measure(target, settings, settings.warmup)
+            comparisons.append(WorldComparison(label, sizes, {w: [] for w in WORLDS}))
+        for round_no in range(settings.rounds):
+            say(f"worlds: round {round_no + 1} of {settings.rounds}")
+            for comparison in comparisons:
+                order = [loads[comparison.label][w] for w in WORLDS]
+                if round_no % 2:
+                    order.reverse()
+                for target in order:
+                    sample = _measure(target, settings, settings.seconds)
+                    comparison.samples[target.server].append(sample)
+    return comparisons

@@ -103,3 +103,9 @@ def twin(twin_app) -> httpx.Client:
         reset = client.post("/_twin/reset", json={"seed": TEST_SEED})
         assert reset.status_code == 200, reset.text
         yield client
+
+
+def pytest_collection_modifyitems(items):
+    """The tests that start processes of their own first: spread over the xdist workers while the
+    quick in-process ones wait, they leave no long test to run alone at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

@@ -83,6 +83,25 @@ def test_wrk_scripts_and_the_report_cover_every_endpoint(drivers):
         for endpoint in endpoints
     ]
     assert len(report.throughput_table(comparisons)) == 2 + len(endpoints) * len(suite.SERVERS)
-    reads = sum(endpoint.goal == "read" for endpoint in endpoints)
-    creates = len(endpoints) - reads
-    assert len(report.goals(comparisons, None, [])) == 4 * reads + creates
+    goals = report.goals(comparisons, None, [])
+    # Every endpoint: Prism -v silent and p99; a read: Prism default; a write: Prism default;
+    # the bare route: Meiro's one-workspace read alone.
+    assert len(goals) == 3 * len(endpoints) + 1
+    assert sum("Prism -v silent (goal 1.5×)" in line for line in goals) == len(endpoints)
+    assert sum("bare Starlette route" in line for line in goals) == 1
+    # Part 4: a read on the large world 2.5× slower than on the standard one misses its goal.
+    worlds = [
+        suite.WorldComparison(
+            "GET Ylem .../last-run/stats",
+            {"standard": 74, "large": 74},
+            {
+                "standard": [suite.Sample(1000.0, 1.0, 2.0, 0)],
+                "large": [suite.Sample(400.0, 2.5, 5.0, 0)],
+            },
+        )
+    ]
+    assert len(report.worlds_table(worlds)) == 3
+    assert report.goals([], None, [], worlds) == [
+        "- [ ] GET Ylem .../last-run/stats on the large world: 2.50× slower than on the "
+        "standard one (goal ≤ 2.0×)"
+    ]

@@ -320,8 +320,8 @@ def test_the_rust_response_check_never_passes_what_connexion_refuses():
         drawn = schemathesis.openapi.from_dict({**spec, "paths": posed})
         for name, schema in schemas.items():
             python = Draft4ResponseValidator(schema, format_checker=Draft4Validator.FORMAT_CHECKER)
-            _draw_both_ways(drawn, name, plainly_valid(schema), python, seen, examples=5)
-    assert seen["accepted"] > 100 and seen["refused"] > 100, seen
+            _draw_both_ways(drawn, name, plainly_valid(schema), python, seen, examples=3)
+    assert seen["accepted"] > 50 and seen["refused"] > 50, seen
 
 
 def _fresh_director_views(world, at: float) -> list[dict]:
