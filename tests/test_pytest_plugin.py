@@ -1,5 +1,9 @@
 """The `apitwin` pytest fixture as a user meets it: a test module written into an empty directory
-and run with `python -m pytest` in a subprocess, the plugin loaded by its entry point alone."""
+and run with `python -m pytest` in a subprocess, the plugin loaded by its entry point alone.
+
+The README's example runs as a user's pytest does, with every installed plugin loaded on its
+own; the others load only this one, by its entry point's name (`-p apitwin`): hypothesis',
+schemathesis' and faker's plugins take seconds to load in each subprocess and none is used."""
 
 from __future__ import annotations
 
@@ -84,7 +88,12 @@ def clock(apitwin):
 
 
 def run_user_suite(
-    tmp_path, body: str, *args: str, env: dict | None = None, prelude: str = PRELUDE
+    tmp_path,
+    body: str,
+    *args: str,
+    env: dict | None = None,
+    prelude: str = PRELUDE,
+    every_plugin: bool = False,
 ):
     """`python -m pytest` on a module of prelude + body in an empty directory; the outcome."""
     folder = tmp_path / "user"
@@ -92,8 +101,12 @@ def run_user_suite(
     (folder / "test_user.py").write_text(prelude + textwrap.dedent(body))
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("APITWIN_", "PYTEST"))}
     environment.update(env or {})
+    plugins = []
+    if not every_plugin:
+        environment["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+        plugins = ["-p", "apitwin", *(["-p", "xdist"] if "-n" in args else [])]
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rA", *args],
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rA", *plugins, *args],
         cwd=folder,
         env=environment,
         capture_output=True,
@@ -304,5 +317,5 @@ def test_the_readme_example_passes_as_written(tmp_path):
     readme = (ROOT / "README.md").read_text()
     start = readme.index("```python\n# test_workspaces.py") + len("```python\n")
     example = readme[start : readme.index("```", start)]
-    done, output = run_user_suite(tmp_path, example, prelude="")
+    done, output = run_user_suite(tmp_path, example, prelude="", every_plugin=True)
     assert done.returncode == 0 and passed(output) == 5, output
