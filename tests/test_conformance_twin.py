@@ -111,21 +111,20 @@ def test_a_run_that_tests_nothing_fails(tmp_path):
 
 
 def test_the_same_seed_repeats_the_run(tmp_path):
+    # Reads and writes of workspaces and jobs: the seed decides every case of each.
+    chosen = ("list_workspaces", "create_workspace", "modify_workspace", "run_workspace_job")
+
     def run():
         args = (
-            "--api",
-            "meiro",
-            "--seed",
-            "77",
-            "--max-examples",
-            "5",
-            "--phases",
-            "examples,fuzzing",
+            *("--api", "meiro", "--seed", "77", "--max-examples", "5"),
+            *("--phases", "examples,fuzzing"),
+            *(arg for operation in chosen for arg in ("--operation", operation)),
         )
         report = conform(tmp_path, *args).report
         return {op["label"]: op["cases"] for op in report["operations"]}, report["seed"]
 
     first, second = run(), run()
+    assert len(first[0]) == len(chosen) and all(sum(cases.values()) for cases in first[0].values())
     for label in first[0]:
         assert first[0][label] == second[0].get(label), label
     assert first == second
