@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import statistics
 
-from .suite import SERVERS, Comparison, GrowthPoint, Startup, WorldComparison
+from .suite import SERVERS, Comparison, GrowthPoint, Startup
 
 # The goals (README "Performance").
 READ_VS_PRISM, READ_VS_BARE = 2.0, 0.5
@@ -75,13 +75,13 @@ def other_table(start: Startup | None, growth: list[GrowthPoint]) -> list[str]:
     return _table(["measure", "value"], rows)
 
 
-def worlds_table(comparisons: list[WorldComparison]) -> list[str]:
+def worlds_table(comparisons: list[Comparison]) -> list[str]:
     rows = []
     for c in comparisons:
         standard, large = (c.median(w, "rps") for w in ("standard", "large"))
         rows.append(
             [
-                c.label,
+                c.endpoint.label,
                 f"{standard:,.0f}",
                 f"{large:,.0f}",
                 f"{c.median('standard', 'p99_ms'):.2f} / {c.median('large', 'p99_ms'):.2f}",
@@ -101,7 +101,7 @@ def goals(
     comparisons: list[Comparison],
     start: Startup | None,
     growth: list[GrowthPoint],
-    worlds: list[WorldComparison] = (),
+    worlds: list[Comparison] = (),
 ) -> list[str]:
     lines = []
     for c in comparisons:
@@ -170,8 +170,8 @@ def goals(
         lines.append(
             _check(
                 slower <= LARGE_WORLD_RATIO,
-                f"{c.label} on the large world: {slower:.2f}× slower than on the standard one "
-                f"(goal ≤ {LARGE_WORLD_RATIO}×)",
+                f"{c.endpoint.label} on the large world: {slower:.2f}× slower than on the "
+                f"standard one (goal ≤ {LARGE_WORLD_RATIO}×)",
             )
         )
     return lines

@@ -71,6 +71,8 @@ class Sample:
 
 @dataclasses.dataclass
 class Comparison:
+    """One endpoint on each server (or, in part 4, on each world): its samples, per round."""
+
     endpoint: Endpoint
     body_bytes: dict[str, int]
     samples: dict[str, list[Sample]]
@@ -98,18 +100,6 @@ class GrowthPoint:
 
 
 WORLDS = ("standard", "large")
-
-
-@dataclasses.dataclass
-class WorldComparison:
-    """One Ylem statistics read on each world (Sample per round)."""
-
-    label: str
-    body_bytes: dict[str, int]
-    samples: dict[str, list[Sample]]
-
-    def median(self, world: str, field: str) -> float:
-        return statistics.median(getattr(s, field) for s in self.samples[world])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -496,7 +486,7 @@ def growth(workdir: pathlib.Path, settings: Settings, say) -> list[GrowthPoint]:
     return points
 
 
-def worlds(workdir: pathlib.Path, settings: Settings, say) -> list[WorldComparison]:
+def worlds(workdir: pathlib.Path, settings: Settings, say) -> list[Comparison]:
     """Part 4: Ylem's statistics reads (every endpoint whose label says "stats") on a twin of the
     standard world and one of the large world, each read interleaved between the two."""
     root = ROOTS[("apitwin", "ylem")]
@@ -505,7 +495,8 @@ def worlds(workdir: pathlib.Path, settings: Settings, say) -> list[WorldComparis
             world: servers.twin(f"apitwin-ylem-{world}", "--api", "ylem", "--world", world)
             for world in WORLDS
         }
-        loads: dict[str, dict[str, Target]] = {}
+        chosen: dict[str, Endpoint] = {}
+        targets: dict[str, dict[str, Target]] = {}
         for world, twin in twins.items():
             twin.wait_ready("/_twin/clock", timeout=120)
 
@@ -514,22 +505,23 @@ def worlds(workdir: pathlib.Path, settings: Settings, say) -> list[WorldComparis
 
             for endpoint in endpoints(discover(call, ("ylem",))):
                 if endpoint.api == "ylem" and "stats" in endpoint.label:
+                    chosen.setdefault(endpoint.label, endpoint)
                     target = Target(world, twin.url, endpoint.load.under(root))
-                    loads.setdefault(endpoint.label, {})[world] = target
+                    targets.setdefault(endpoint.label, {})[world] = target
         comparisons = []
-        for label, targets in loads.items():
+        for label, endpoint in chosen.items():
             sizes = {}
-            for world, target in targets.items():
+            for world, target in targets[label].items():
                 status, body = _send(target.url, target.load)
                 if status != 200:
                     raise RuntimeError(f"the {world} world answered {label} with {status}")
                 sizes[world] = len(body)
                 _measure(target, settings, settings.warmup)
-            comparisons.append(WorldComparison(label, sizes, {w: [] for w in WORLDS}))
+            comparisons.append(Comparison(endpoint, sizes, {world: [] for world in WORLDS}))
         for round_no in range(settings.rounds):
             say(f"worlds: round {round_no + 1} of {settings.rounds}")
             for comparison in comparisons:
-                order = [loads[comparison.label][w] for w in WORLDS]
+                order = [targets[comparison.endpoint.label][world] for world in WORLDS]
                 if round_no % 2:
                     order.reverse()
                 for target in order:

@@ -90,16 +90,12 @@ def test_wrk_scripts_and_the_report_cover_every_endpoint(drivers):
     assert sum("Prism -v silent (goal 1.5×)" in line for line in goals) == len(endpoints)
     assert sum("bare Starlette route" in line for line in goals) == 1
     # Part 4: a read on the large world 2.5× slower than on the standard one misses its goal.
-    worlds = [
-        suite.WorldComparison(
-            "GET Ylem .../last-run/stats",
-            {"standard": 74, "large": 74},
-            {
-                "standard": [suite.Sample(1000.0, 1.0, 2.0, 0)],
-                "large": [suite.Sample(400.0, 2.5, 5.0, 0)],
-            },
-        )
-    ]
+    last_run = next(e for e in endpoints if e.label == "GET Ylem .../last-run/stats")
+    samples = {
+        "standard": [suite.Sample(1000.0, 1.0, 2.0, 0)],
+        "large": [suite.Sample(400.0, 2.5, 5.0, 0)],
+    }
+    worlds = [suite.Comparison(last_run, {"standard": 74, "large": 74}, samples)]
     assert len(report.worlds_table(worlds)) == 3
     assert report.goals([], None, [], worlds) == [
         "- [ ] GET Ylem .../last-run/stats on the large world: 2.50× slower than on the "
