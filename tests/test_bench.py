@@ -98,6 +98,6 @@ def test_wrk_scripts_and_the_report_cover_every_endpoint(drivers):
     worlds = [suite.Comparison(last_run, {"standard": 74, "large": 74}, samples)]
     assert len(report.worlds_table(worlds)) == 3
     assert report.goals([], None, [], worlds) == [
-        "- [ ] GET Ylem .../last-run/stats on the large world: 2.50× slower than on the "
+        "- [ ] GET Ylem .../last-run/stats on the large world: 2.50× the time on the "
         "standard one (goal ≤ 2.0×)"
     ]
