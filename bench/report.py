@@ -89,7 +89,7 @@ def worlds_table(comparisons: list[Comparison]) -> list[str]:
                 f"{standard / large:.2f}×",
             ]
         )
-    header = ["Ylem read", "standard req/s", "large req/s", "p99 ms", "body B", "time on large ÷ standard"]
+    header = ["Ylem read", "standard req/s", "large req/s", "p99 ms", "body B", "large ÷ standard"]
     return _table(header, rows)
 
 
