@@ -72,6 +72,7 @@ spawn() {
     echo $! >"$dir/$name.pid"
 }
 
+# Sends TERM to a group we started and prints its id, to be waited for by wait_groups.
 stop_group() {
     local pidfile=$dir/$1.pid pid
     [ -f "$pidfile" ] || return 0
@@ -81,12 +82,19 @@ stop_group() {
     running "$pid" || return 0
     tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "$venv" || return 0
     kill -TERM -- "-$pid" 2>/dev/null || true
+    echo "$pid"
+}
+
+# Waits up to 10 s for the groups to go (no process has that pgid any more), then kills the rest.
+wait_groups() {
+    local pid left
     for _ in $(seq 100); do
-        # A group is gone when no process has that pgid any more.
-        pgrep -g "$pid" >/dev/null || return 0
+        left=0
+        for pid in "$@"; do pgrep -g "$pid" >/dev/null && left=1; done
+        [ "$left" = 0 ] && return 0
         sleep 0.1
     done
-    kill -KILL -- "-$pid" 2>/dev/null || true
+    for pid in "$@"; do kill -KILL -- "-$pid" 2>/dev/null || true; done
 }
 
 start() {
@@ -153,15 +161,17 @@ EOF
             fi
             sleep 0.1
         done
-        stop_group webserver
+        # shellcheck disable=SC2046 # one pid, or none
+        wait_groups $(stop_group webserver)
     done
     echo "director webserver did not answer /api/ping; see $dir/webserver.log" >&2
     exit 1
 }
 
 stop_all() {
-    stop_group webserver
-    stop_group worker
+    # Both at once: each takes seconds to wind down (the worker waits for its pool).
+    # shellcheck disable=SC2046 # one pid per line, or none
+    wait_groups $(stop_group webserver) $(stop_group worker)
     .ci/redis.sh stop "$dir/redis"
 }
 

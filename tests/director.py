@@ -58,7 +58,17 @@ class Director:
         self.start_seconds = time.perf_counter() - self.started
 
     def stop(self) -> None:
-        if self.process.poll() is None:  # still starting: stop the script, then what it started
-            self.process.kill()
-            self.process.communicate()
-        subprocess.run([str(SCRIPT), "stop", str(self.directory)], timeout=60, check=False)
+        stop_all([self])
+
+
+def stop_all(directors: list[Director]) -> None:
+    """Stops every Director at once (each takes seconds to wind down)."""
+    for director in directors:
+        if director.process.poll() is None:  # still starting: stop the script, then its work
+            director.process.kill()
+            director.process.communicate()
+    stopping = [
+        subprocess.Popen([str(SCRIPT), "stop", str(director.directory)]) for director in directors
+    ]
+    for process in stopping:
+        process.wait(timeout=60)

@@ -23,7 +23,7 @@ import types
 import httpx
 import pytest
 from breaker import conform
-from director import Director, director_venv
+from director import Director, director_venv, stop_all
 from proxying import ProxyProcess
 
 from apitwin.conformance import har, known
@@ -53,8 +53,7 @@ def directors(tmp_path_factory):
             print(f"\ndirector ({name}) up in {director.start_seconds:.1f} s at {director.url}")
         yield started
     finally:
-        for director in started.values():
-            director.stop()
+        stop_all(list(started.values()))
 
 
 def test_basic_auth_is_on_only_where_asked(directors):
