@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import itertools
 import json
 
@@ -443,3 +444,104 @@ def test_drawn_uuids_are_the_uuid_modules_text():
         parts = ("director.task", f"id-{n}", n)
         digest = draws._digest(seed, parts)
         assert draws.uuid_for(seed, *parts) == str(uuid.UUID(bytes=digest[:16], version=4))
+
+
+def _sent(app) -> list[dict]:
+    messages = []
+
+    async def send(message):
+        messages.append(message)
+
+    asyncio.run(app({"type": "http"}, None, send))
+    return messages
+
+
+def test_a_handlers_answer_is_sent_as_starlettes_response_sends_it():
+    from starlette.responses import Response
+
+    from apitwin.pipeline.route_table import _Answer
+
+    json_type = {"Content-Type": "application/json"}
+    cases = [
+        (200, json_type, b'{"a":1}'),
+        (201, {**json_type, "Location": "/x/1"}, b"{}"),
+        (204, {}, None),
+        (304, json_type, b""),
+        (200, {"content-type": "text/plain"}, "t\u00e9a"),
+        (200, {"Content-Type": "text/plain", "Content-Length": "3"}, b"tea"),
+        (202, {}, b"raw"),
+        (100, json_type, b""),
+    ]
+    for status, headers, data in cases:
+        media_type = next((v for k, v in headers.items() if k.lower() == "content-type"), None)
+        starlette = Response(data, status_code=status, headers=headers, media_type=media_type)
+        assert _sent(_Answer(status, headers, data)) == _sent(starlette), (status, headers)
+
+
+def _request_scope(headers) -> dict:
+    return {"type": "http", "method": "GET", "path": "/", "query_string": b"", "headers": headers}
+
+
+def _verify(operation, scope):
+    """Connexion's verification of a request: ("ok", its context) or ("refused", the problem)."""
+    from connexion.lifecycle import ConnexionRequest
+
+    request = ConnexionRequest(scope, uri_parser=operation.uri_parser)
+    try:
+        asyncio.run(operation.verify(request))
+    except Exception as exc:  # noqa: BLE001 - compared below
+        return "refused", (type(exc), getattr(exc, "status", None), getattr(exc, "detail", None))
+    return "ok", request.context
+
+
+@pytest.mark.parametrize("director_auth", [None, "ada:secret"])
+def test_the_security_shortcut_passes_only_what_connexion_passes_and_sets_the_same_context(
+    director_auth,
+):
+    from apitwin.apis import selected
+    from apitwin.apis.spec_index import load_spec
+    from apitwin.apis.ylem.state import YlemState
+    from apitwin.core.twin import Twin
+    from apitwin.pipeline.route_table import RouteTable
+
+    twin = Twin(TwinOptions(seed=1337, epoch="2026-11-01", director_basic_auth=director_auth))
+    table = RouteTable()
+    for api in selected(None):
+        module = api.module()
+        table.add_api(
+            api.name, api.base_path(False), load_spec(api.spec), module.Handlers(twin),
+            module.security_map(twin),
+        )  # fmt: skip
+    state = YlemState(twin.world())
+    full = state.issue_token("twin-client", "twin-secret", "client_credentials", None)
+    stats_only = state.issue_token("twin-client", "twin-secret", "client_credentials", "stats:read")
+    token = full.access_token.encode()
+    basic = "Basic " + base64.b64encode(b"ada:secret").decode()
+    credentials = [
+        [],
+        [(b"x-access-token", b"twin-token")],
+        [(b"x-access-token", b"wrong")],
+        [(b"X-Access-Token".lower(), b"")],
+        [(b"authorization", f"Bearer {full.access_token}".encode())],
+        [(b"authorization", f"bearer   {full.access_token}".encode())],
+        [(b"authorization", f"Bearer {stats_only.access_token}".encode())],
+        [(b"authorization", b"Bearer not-a-token")],
+        [(b"authorization", b"Bearer")],
+        [(b"authorization", b"")],
+        [(b"authorization", basic.encode())],
+        [(b"authorization", b"Token abc"), (b"authorization", b"Bearer " + token)],
+    ]
+    shortcuts = 0
+    for operation in table.operations:
+        if operation.verified is None:
+            continue
+        for headers in credentials:
+            context = {}
+            outcome = _verify(operation, _request_scope(headers))
+            if operation.verified(_request_scope(headers), context):
+                shortcuts += 1
+                assert outcome == ("ok", context), (operation.operation_id, headers)
+            else:  # Connexion's verification runs, and refuses
+                assert context == {}, (operation.operation_id, headers)
+                assert outcome[0] == "refused", (operation.operation_id, headers)
+    assert shortcuts > 50  # every API's good credentials took it

@@ -61,6 +61,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from apitwin.apis.spec_index import operation_index
 from apitwin.pipeline import connexion_adapter as adapter
+from apitwin.pipeline import security
 from apitwin.pipeline.http import lowercase_media_type
 from apitwin.pipeline.jsonbody import dumps_bytes
 
@@ -204,12 +205,15 @@ class CompiledOperation:
         self.uri_parser = adapter.uri_parser(op)
         # Security, media type and parameter checks: Connexion's, prepared once (security not
         # for an operation that only checks requests: their credentials are not the twin's).
-        self.verify = None
+        self.verify = self.verified = None
         if handlers is not None:
             factory = SecurityHandlerFactory(security_map or {})
             self.verify = SecurityOperation.from_operation(
                 op, next_app=None, security_handler_factory=factory
             ).verification_fn
+            self.verified = security.shortcut(
+                op.security, op.security_schemes, factory.security_handlers
+            )
         self.media = RequestValidationOperation(None, operation=op, strict_validation=True)
         self.parameters = _Parameters(
             op.parameters, self.uri_parser, self.media.security_query_params
@@ -271,7 +275,9 @@ class CompiledOperation:
         in Connexion's order: credentials (none for an operation compiled without handlers),
         parameters, media type, body. The one request validation: `refusal` runs it too."""
         request = adapter.request(scope, self.uri_parser)
-        if self.verify is not None:
+        if self.verify is not None and not (
+            self.verified is not None and self.verified(scope, request.context)
+        ):
             await self.verify(request)
         self.parameters.validate_request(request)
         headers = scope["headers"]
@@ -433,14 +439,17 @@ class CompiledOperation:
             kwargs[adapter.sanitize(name)] = (
                 value if definition is None else self._typed(name, value, definition)
             )
-        query = request.query_params
-        merged = (
-            copy.deepcopy(self.query_defaults) if self.mutable_defaults else {**self.query_defaults}
-        )
-        for name, value in deep_merge(merged, query).items():
-            key = adapter.sanitize(name)
-            if self._wants(key) and name in self.query_definitions:
-                kwargs[key] = self._typed(name, value, self.query_definitions[name])
+        if self.query_definitions:  # else no query value becomes an argument
+            query = request.query_params
+            merged = (
+                copy.deepcopy(self.query_defaults)
+                if self.mutable_defaults
+                else {**self.query_defaults}
+            )
+            for name, value in deep_merge(merged, query).items():
+                key = adapter.sanitize(name)
+                if self._wants(key) and name in self.query_definitions:
+                    kwargs[key] = self._typed(name, value, self.query_definitions[name])
         if self.body_name is not None:
             kwargs[self.body_name] = body
         for key, value in request.context.items():  # user, token_info from security
@@ -457,7 +466,7 @@ class CompiledOperation:
             return await self.handler(**kwargs)
         return await run_in_threadpool(self.handler, **kwargs)  # as Connexion runs sync handlers
 
-    def response(self, result) -> Response:
+    def response(self, result) -> ASGIApp:
         """Connexion's response decorator (build_framework_response) for what a handler returns."""
         if isinstance(result, Response):
             return result
@@ -472,6 +481,8 @@ class CompiledOperation:
         status = status or (204 if data is None else 200)
         if content_type and not any(k.lower() == "content-type" for k in headers):
             headers = {**headers, "Content-Type": content_type}
+        if data is None or isinstance(data, bytes | str):
+            return _Answer(status, headers, data)
         return Response(data, status_code=status, headers=headers, media_type=content_type)
 
     def _json_answer(self, content_type: str | None) -> bool:
@@ -503,6 +514,29 @@ class CompiledOperation:
             "Multiple response content types are defined in the operation spec, but the "
             "handler response did not specify which one to return."
         )
+
+
+class _Answer:
+    """The two messages Starlette's Response(data, status, headers, media_type=Content-Type)
+    sends for a handler's answer (None, bytes or text), without building the Response: `headers`
+    names the Content-Type whenever there is one, so Starlette would only add the length."""
+
+    __slots__ = ("status", "raw_headers", "body")
+
+    def __init__(self, status: int, headers: dict, data) -> None:
+        body = b"" if data is None else data.encode() if isinstance(data, str) else data
+        raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+        if not (status < 200 or status in (204, 304)) and all(
+            k != b"content-length" for k, _ in raw
+        ):
+            raw.append((b"content-length", str(len(body)).encode("latin-1")))
+        self.status, self.raw_headers, self.body = status, raw, body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send(
+            {"type": "http.response.start", "status": self.status, "headers": self.raw_headers}
+        )
+        await send({"type": "http.response.body", "body": self.body})
 
 
 _UNPARSED = object()
