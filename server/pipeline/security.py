@@ -87,6 +87,7 @@ def shortcut(security: list, schemes: dict, handlers: dict) -> Shortcut | None:
 
     def verified(scope: Scope, context: dict) -> bool:
         found = {}
+        asked = None  # (check, credential, info): Ylem's two schemes ask one check of one token
         for name, kind, header, check, scopes, validate in plan:
             value = _header(scope, header)
             if kind != "apikey":  # get_auth_header_value's "Bearer TOKEN"
@@ -97,7 +98,11 @@ def shortcut(security: list, schemes: dict, handlers: dict) -> Shortcut | None:
             elif value is None:
                 return False
             try:
-                info = check(value)
+                if asked is not None and asked[0] is check and asked[1] == value:
+                    info = dict(asked[2])  # the same answer, a dict of its own as Connexion's
+                else:
+                    info = check(value)
+                    asked = (check, value, info)
                 if not isinstance(info, dict):
                     return False  # None: refused (Connexion raises); anything else: Connexion's
                 if kind == "oauth2":
