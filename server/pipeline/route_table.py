@@ -227,6 +227,7 @@ class CompiledOperation:
         self._nullables: dict[str, bool] = {}
         self._body_shapes: dict[str, tuple[bool, dict]] = {}
         self._json_answers: dict[str, bool] = {}
+        self._heads: dict[tuple, tuple] = {}  # a handler's headers, as sent (_head)
         self._typed_values: dict[tuple, object] = {}
         self.body_name = None
         if op.is_request_body_defined and (self.arguments or self.has_kwargs):
@@ -473,17 +474,40 @@ class CompiledOperation:
         if isinstance(result, ConnexionResponse):
             return adapter.framework_response(result)
         data, status, headers = _unpack(result)
-        content_type = self._content_type(data, headers)
+        named, raw, has_type, has_length = self._head(headers)
+        content_type = self._content_type(data, named)
         if data is NoContent:
             data = None
         elif data is not None and self._json_answer(content_type):
             data = dumps_bytes(data)
         status = status or (204 if data is None else 200)
-        if content_type and not any(k.lower() == "content-type" for k in headers):
-            headers = {**headers, "Content-Type": content_type}
-        if data is None or isinstance(data, bytes | str):
-            return _Answer(status, headers, data)
-        return Response(data, status_code=status, headers=headers, media_type=content_type)
+        if data is not None and not isinstance(data, bytes | str):  # Starlette's to render
+            if content_type and not has_type:
+                headers = {**headers, "Content-Type": content_type}
+            return Response(data, status_code=status, headers=headers, media_type=content_type)
+        if content_type and not has_type:
+            raw = (*raw, (b"content-type", content_type.encode("latin-1")))
+        return _Answer(status, raw, has_length, data)
+
+    def _head(self, headers: dict) -> tuple[str | None, tuple, bool, bool]:
+        """A handler's headers as Starlette's Response sends them, the Content-Type they name,
+        and whether they have one and a Content-Length: worked out once per set of headers (an
+        operation's handler sends one or two)."""
+        try:
+            key = tuple(headers.items())
+            found = self._heads.get(key)
+        except TypeError:  # a value that cannot be a key: worked out for this answer alone
+            key = found = None
+        if found is None:
+            names = [k.lower() for k in headers]
+            raw = tuple(
+                (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()
+            )
+            named = next((v for k, v in headers.items() if k.lower() == "content-type"), None)
+            found = (named, raw, "content-type" in names, "content-length" in names)
+            if key is not None:
+                _keep(self._heads, key, found)
+        return found
 
     def _json_answer(self, content_type: str | None) -> bool:
         found = self._json_answers.get(content_type)
@@ -492,9 +516,10 @@ class CompiledOperation:
             _keep(self._json_answers, content_type, found)
         return found
 
-    def _content_type(self, data, headers: dict) -> str | None:
-        # connexion.utils.extract_content_type, which builds a typing alias on every call.
-        content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), None)
+    def _content_type(self, data, named: str | None) -> str | None:
+        # connexion.utils.extract_content_type, which builds a typing alias on every call;
+        # `named` is the handler's Content-Type header.
+        content_type = named
         produces = self.produces or (["application/json"] if data is not None else [])
         if content_type:
             if content_type not in produces:
@@ -517,20 +542,18 @@ class CompiledOperation:
 
 
 class _Answer:
-    """The two messages Starlette's Response(data, status, headers, media_type=Content-Type)
-    sends for a handler's answer (None, bytes or text), without building the Response: `headers`
-    names the Content-Type whenever there is one, so Starlette would only add the length."""
+    """The two messages Starlette's Response sends for a handler's answer (None, bytes or text)
+    with the Content-Type among its headers, without building the Response: `raw` is the
+    headers Starlette encodes; it adds the Content-Length where the headers have none."""
 
     __slots__ = ("status", "raw_headers", "body")
 
-    def __init__(self, status: int, headers: dict, data) -> None:
+    def __init__(self, status: int, raw: tuple, has_length: bool, data) -> None:
         body = b"" if data is None else data.encode() if isinstance(data, str) else data
-        raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
-        if not (status < 200 or status in (204, 304)) and all(
-            k != b"content-length" for k, _ in raw
-        ):
-            raw.append((b"content-length", str(len(body)).encode("latin-1")))
-        self.status, self.raw_headers, self.body = status, raw, body
+        headers = list(raw)  # the answer's own: outer layers add to it (CORS, sessions)
+        if not has_length and not (status < 200 or status in (204, 304)):
+            headers.append((b"content-length", str(len(body)).encode("latin-1")))
+        self.status, self.raw_headers, self.body = status, headers, body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await send(
