@@ -580,3 +580,17 @@ def test_the_security_shortcut_passes_only_what_connexion_passes_and_sets_the_sa
                 assert context == {}, (operation.operation_id, headers)
                 assert outcome[0] == "refused", (operation.operation_id, headers)
     assert shortcuts > 50  # every API's good credentials took it
+
+
+def test_a_drawn_random_source_is_random_randoms_own():
+    import random
+
+    from apitwin.core import draws
+
+    for seed, parts in [(1337, ("ylem.run", 7)), (1, ("fault", 3, 2)), (0, ()), (2**40, ("x",))]:
+        number = int.from_bytes(draws._digest(seed, parts)[:8], "big")
+        drawn, own = draws.rng(seed, *parts), random.Random(number)
+        assert type(drawn) is random.Random and drawn.getstate() == own.getstate()
+        for source in (drawn, own):
+            source.values = [source.random(), source.randint(1, 10**9), source.gauss(0, 1)]
+        assert drawn.values == own.values
