@@ -146,7 +146,9 @@ class MemoryStore(Store):
 
     def meta_get(self, key: str, default: Any = None) -> Any:
         value = self._meta.get(key)
-        return _loads(value) if value is not None else copy.deepcopy(default)
+        if value is None:  # the clock's state, until it is set: on every request
+            return default if default is None else copy.deepcopy(default)
+        return _loads(value)
 
     def meta_set(self, key: str, value: Any) -> None:
         self._meta[key] = _dumps(value)
