@@ -302,7 +302,7 @@ class CompiledOperation:
                 raw = await _read_body(receive)
             parsed = parsed if encoding == "utf-8" else _UNPARSED
             body = self._body_argument(mime_type, raw, parsed)
-        return self._arguments(request, body)
+        return self._arguments(request, body, scope)
 
     def refusal(self, scope: Scope, body: bytes) -> Refusal | None:
         """What the twin's validation refuses in a request that is not the twin's (`apitwin
@@ -431,7 +431,7 @@ class CompiledOperation:
     def _wants(self, name: str) -> bool:
         return self.has_kwargs or name in self.arguments
 
-    def _arguments(self, request: ConnexionRequest, body) -> dict:
+    def _arguments(self, request: ConnexionRequest, body, scope: Scope) -> dict:
         """connexion.decorators.parameter.get_arguments and prep_kwargs, with what they work
         out from the spec on every request worked out once."""
         kwargs = {}
@@ -456,8 +456,8 @@ class CompiledOperation:
         for key, value in request.context.items():  # user, token_info from security
             if self._wants(key):
                 kwargs[key] = value
-        if self.wants_authorization:
-            kwargs["authorization"] = request.headers.get("authorization")
+        if self.wants_authorization:  # request.headers.get, without building Headers
+            kwargs["authorization"] = security.header(scope, b"authorization")
         return kwargs
 
     # --- the answer --------------------------------------------------------------------------

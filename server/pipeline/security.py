@@ -88,8 +88,8 @@ def shortcut(security: list, schemes: dict, handlers: dict) -> Shortcut | None:
     def verified(scope: Scope, context: dict) -> bool:
         found = {}
         asked = None  # (check, credential, info): Ylem's two schemes ask one check of one token
-        for name, kind, header, check, scopes, validate in plan:
-            value = _header(scope, header)
+        for name, kind, field, check, scopes, validate in plan:
+            value = header(scope, field)
             if kind != "apikey":  # get_auth_header_value's "Bearer TOKEN"
                 parts = value.split(maxsplit=1) if value else ()
                 if len(parts) != 2 or parts[0].lower() != "bearer":
@@ -155,7 +155,7 @@ def _step(scheme: dict, scopes: list, handlers: dict) -> tuple | None:
     return kind, header.lower().encode("latin-1"), check, scopes, validate
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
+def header(scope: Scope, name: bytes) -> str | None:
     """The first value of a header, as Starlette's Headers.get gives it."""
     for key, value in scope["headers"]:
         if key == name:
