@@ -594,3 +594,21 @@ def test_a_drawn_random_source_is_random_randoms_own():
         for source in (drawn, own):
             source.values = [source.random(), source.randint(1, 10**9), source.gauss(0, 1)]
         assert drawn.values == own.values
+
+
+def test_meiro_shapes_and_selections_are_what_the_long_way_makes():
+    import dataclasses
+
+    from apitwin.apis.meiro.records import Page
+    from apitwin.apis.meiro.shapes import WorkspaceShapes
+
+    for page in (Page(), Page(limit=5, offset=10, order_by="name", order_dir="DESC")):
+        assert list(page.selection().items()) == list(dataclasses.asdict(page).items())
+    shapes = WorkspaceShapes.load()
+    every = shapes._fields["Workspace"]
+    row = {name: f"value of {name}" for name in reversed(every)} | {"extra": 1}
+    for shape, names in shapes._fields.items():
+        cut = shapes.cut(shape, row)
+        assert list(cut.items()) == [(name, row[name]) for name in names]
+    with pytest.raises(KeyError):
+        shapes.cut("Workspace", {"id": 1})
