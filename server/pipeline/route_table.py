@@ -112,8 +112,14 @@ class _Parameters(ParameterValidator):
             security_query_params=security_query_params,
         )
         # Verdicts on values seen: the same schema says the same of the same value.
+        # With what validate_parameter asks of the definition first: required, nullable.
         self._checks = {
-            id(p): (Draft4Validator(p.get("schema", p), format_checker=_FORMATS), {})
+            id(p): (
+                Draft4Validator(p.get("schema", p), format_checker=_FORMATS),
+                {},
+                bool(p.get("required")),
+                bool(is_nullable(p)),
+            )
             for p in parameters
         }
 
@@ -158,10 +164,10 @@ class _Parameters(ParameterValidator):
         return None
 
     def validate_parameter(self, parameter_type, value, param, param_name=None):
-        if value is None and not param.get("required"):
+        validator, verdicts, required, nullable = self._checks[id(param)]
+        if value is None and not required:
             return None  # Connexion's answer for a value not sent, whatever the schema
-        if value is not None and not (is_nullable(param) and is_null(value)):
-            validator, verdicts = self._checks[id(param)]
+        if value is not None and not (nullable and is_null(value)):
             if not isinstance(value, str | int | float):  # arrays: not remembered
                 valid = validator.is_valid(value)
             else:
