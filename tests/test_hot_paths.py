@@ -612,3 +612,21 @@ def test_meiro_shapes_and_selections_are_what_the_long_way_makes():
         assert list(cut.items()) == [(name, row[name]) for name in names]
     with pytest.raises(KeyError):
         shapes.cut("Workspace", {"id": 1})
+
+
+def test_a_kept_route_is_the_one_the_table_finds():
+    from apitwin.core.twin import Twin
+    from apitwin.pipeline.route_table import RouteLayer
+
+    table = _route_table(Twin(TwinOptions(seed=1337, epoch="2026-11-01")))
+    layer = RouteLayer(None, table, None)
+    paths = ["/meiro/workspaces/7", "/meiro/workspaces/x", "/meiro/workspaces/7/", "/nowhere"]
+    paths += ["/director/api/ping", "/ylem/oauth/token", "/_twin/faults/3", "/meiro/workspaces/8"]
+    for method in ("GET", "POST", "DELETE"):
+        for path in paths * 2:  # found, then kept
+            assert layer._find(method, path) == table.find(method, path), (method, path)
+    scope = {"path_params": {}}
+    operation, params = layer._find("GET", "/meiro/workspaces/7")
+    scope["path_params"].update(params)
+    scope["path_params"]["workspace_id"] = 8  # a request's own parameters: not the kept ones
+    assert layer._find("GET", "/meiro/workspaces/7")[1] == {"workspace_id": 7}

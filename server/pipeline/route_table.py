@@ -570,6 +570,8 @@ class _Answer:
 
 _UNPARSED = object()
 _KEPT_VALUES = 64
+_FOUND_KEPT = 4096  # request paths RouteLayer keeps the operation of (then it starts afresh)
+_FOUND_PATH_CHARS = 1024  # a longer path is looked up every time, not kept
 _TYPED_KEPT = 4096  # typed parameter values an operation keeps (then it starts afresh)
 _SCALARS = (str, int, float, bool, type(None))
 
@@ -765,14 +767,18 @@ class RouteLayer:
         self.table = table
         self.inner = inner
         self.router = table.router()
+        # find's answers by (method, path): a pure function of both, and clients ask the same
+        # paths again and again (a few regular expressions and convertors each time otherwise).
+        self._found: dict[tuple[str, str], tuple | None] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        found = None if scope.get("root_path") else self.table.find(scope["method"], scope["path"])
+        found = None if scope.get("root_path") else self._find(scope["method"], scope["path"])
         if found is not None:
-            await self.enter(*found, scope, receive, send)
+            operation, params = found
+            await self.enter(operation, params, scope, receive, send)  # copied into the scope
             return
         # 405, a slash to add or drop, no route: Starlette's router, as Connexion's routing.
         # Starlette's router rewrites the scope it is given (root_path...): it gets a copy.
@@ -781,6 +787,17 @@ class RouteLayer:
             await self.router(dict(scope), receive, send)
         finally:
             _ARRIVED.reset(token)
+
+    def _find(self, method: str, path: str) -> tuple | None:
+        key = (method, path)
+        found = self._found.get(key, _UNPARSED)
+        if found is _UNPARSED:
+            found = self.table.find(method, path)
+            if len(path) <= _FOUND_PATH_CHARS:
+                if len(self._found) >= _FOUND_KEPT:
+                    self._found.clear()
+                self._found[key] = found
+        return found
 
     async def enter(self, operation, path_params, scope, receive, send) -> None:
         scope.setdefault("path_params", {}).update(path_params)
