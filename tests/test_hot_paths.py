@@ -630,3 +630,18 @@ def test_a_kept_route_is_the_one_the_table_finds():
     scope["path_params"].update(params)
     scope["path_params"]["workspace_id"] = 8  # a request's own parameters: not the kept ones
     assert layer._find("GET", "/meiro/workspaces/7")[1] == {"workspace_id": 7}
+
+
+def test_a_requests_header_is_the_one_starlettes_headers_give():
+    from starlette.datastructures import Headers
+
+    from apitwin.pipeline.http import header
+
+    raw = [(b"host", b"x"), (b"prefer", b"code=404"), (b"prefer", b"delay=5"), (b"origin", b"o")]
+    scope = {"type": "http", "headers": raw}
+    for name in (b"host", b"prefer", b"origin", b"content-type"):
+        found = Headers(scope=scope).get(name.decode())
+        assert header(scope, name) == (found.encode("latin-1") if found is not None else None)
+    handed_on = {**scope, "headers": [(b"origin", b"elsewhere")]}  # another list: read afresh
+    assert header(handed_on, b"origin") == b"elsewhere" and header(handed_on, b"host") is None
+    assert header(scope, b"origin") == b"o"

@@ -62,7 +62,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from apitwin.apis.spec_index import operation_index
 from apitwin.pipeline import connexion_adapter as adapter
 from apitwin.pipeline import security
-from apitwin.pipeline.http import lowercase_media_type
+from apitwin.pipeline.http import header, lowercase_media_type
 from apitwin.pipeline.jsonbody import dumps_bytes
 
 RESOLVED = "apitwin.resolved"  # scope["extensions"] key of a request's Resolved
@@ -287,8 +287,7 @@ class CompiledOperation:
         ):
             await self.verify(request)
         self.parameters.validate_request(request)
-        headers = scope["headers"]
-        content_type = next((value for name, value in headers if name == b"content-type"), None)
+        content_type = header(scope, b"content-type")
         if content_type is not None:
             mime_type, encoding, accepted = self._media(content_type)
             if not accepted:
@@ -299,7 +298,7 @@ class CompiledOperation:
         check = self._body_validator(mime_type)
         if check is not None:
             raw = await _read_body(receive)
-            parsed = _fast_body(check, raw, encoding, headers, self._nullable(mime_type))
+            parsed = _fast_body(check, raw, encoding, scope, self._nullable(mime_type))
             if parsed is _UNPARSED:  # not shown valid: Connexion's validator has the last word
                 raw = await self._validate_body(check, raw, encoding, mime_type, scope, receive)
         body = None
@@ -589,10 +588,10 @@ def _plainly_valid(schema: dict):
     return jsonschema_rs.Draft4Validator(schema, validate_formats=True)
 
 
-def _fast_body(check, raw: bytes, encoding: str, headers, nullable: bool):
+def _fast_body(check, raw: bytes, encoding: str, scope: Scope, nullable: bool):
     """The parsed body if it is plainly valid JSON for the schema, else _UNPARSED (then
     Connexion's validator decides, and words the refusal)."""
-    if len(check) < 3 or not raw or not _has_length(headers):
+    if len(check) < 3 or not raw or not _has_length(scope):
         return _UNPARSED
     try:
         # orjson reads what it reads as json.loads does (it refuses NaN, lone surrogates and
@@ -609,12 +608,10 @@ def _fast_body(check, raw: bytes, encoding: str, headers, nullable: bool):
     return body if check[2].is_valid(body) else _UNPARSED
 
 
-def _has_length(headers) -> bool:
+def _has_length(scope: Scope) -> bool:
     # Connexion reads a body only when Content-Length says there is one.
-    for name, value in headers:
-        if name == b"content-length":
-            return value.strip() not in (b"", b"0")
-    return False
+    length = header(scope, b"content-length")
+    return length is not None and length.strip() not in (b"", b"0")
 
 
 def _handler(handlers, operation_id: str):

@@ -17,6 +17,8 @@ from collections.abc import Callable
 from connexion import security as cs
 from starlette.types import Scope
 
+from apitwin.pipeline import http
+
 
 def _bound(base: type, check: Callable) -> type:
     class Bound(base):
@@ -157,7 +159,5 @@ def _step(scheme: dict, scopes: list, handlers: dict) -> tuple | None:
 
 def header(scope: Scope, name: bytes) -> str | None:
     """The first value of a header, as Starlette's Headers.get gives it."""
-    for key, value in scope["headers"]:
-        if key == name:
-            return value.decode("latin-1")
-    return None
+    value = http.header(scope, name)
+    return None if value is None else value.decode("latin-1")
