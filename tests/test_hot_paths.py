@@ -583,11 +583,14 @@ def test_the_security_shortcut_passes_only_what_connexion_passes_and_sets_the_sa
 
 
 def test_a_drawn_random_source_is_random_randoms_own():
+    import hashlib
     import random
 
     from apitwin.core import draws
 
     for seed, parts in [(1337, ("ylem.run", 7)), (1, ("fault", 3, 2)), (0, ()), (2**40, ("x",))]:
+        text = ":".join([str(seed), *map(str, parts)]).encode()
+        assert draws._digest(seed, parts) == hashlib.sha256(text).digest()
         number = int.from_bytes(draws._digest(seed, parts)[:8], "big")
         drawn, own = draws.rng(seed, *parts), random.Random(number)
         assert type(drawn) is random.Random and drawn.getstate() == own.getstate()
