@@ -90,26 +90,28 @@ def create_app(options: TwinOptions | None = None, twin: Twin | None = None) -> 
         renderers.add(base_path, module.render_error)
         allowed.add_spec(base_path, load_spec(api.spec))
 
-    def twin_error(request: ConnexionRequest, exc: TwinError):
+    async def twin_error(request: ConnexionRequest, exc: TwinError):
         return renderers.respond(request, exc.status, exc.detail, exc.fields, exc.headers)
 
-    def problem(request: ConnexionRequest, exc: ProblemException):
+    async def problem(request: ConnexionRequest, exc: ProblemException):
         return renderers.respond(request, exc.status, exc.detail or exc.title, {}, exc.headers)
 
-    def http_error(request: ConnexionRequest, exc: HTTPException):
+    async def http_error(request: ConnexionRequest, exc: HTTPException):
         headers = dict(exc.headers or {})
         if exc.status_code == 405:
             headers["Allow"] = ", ".join(allowed.for_path(request.url.path))
         return renderers.respond(request, exc.status_code, exc.detail, {}, headers)
 
-    def undecodable(request: ConnexionRequest, exc: UnicodeDecodeError):
+    async def undecodable(request: ConnexionRequest, exc: UnicodeDecodeError):
         # Connexion's JSON validator raises this on a body that is not UTF-8 (a 500 otherwise).
         return renderers.respond(request, 400, UNDECODABLE)
 
-    def too_deep(request: ConnexionRequest, exc: RecursionError):
+    async def too_deep(request: ConnexionRequest, exc: RecursionError):
         # Connexion's json.loads raises this on a body nested thousands of levels (a 500).
         return renderers.respond(request, 400, TOO_DEEP)
 
+    # Coroutines: Connexion runs a plain function in a worker thread, which made an error answer
+    # cost several times a successful one; rendering one never blocks.
     app.add_error_handler(TwinError, twin_error)
     app.add_error_handler(ProblemException, problem)
     app.add_error_handler(HTTPException, http_error)

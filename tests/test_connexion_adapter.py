@@ -97,6 +97,18 @@ def test_a_request_without_a_query_string_has_the_query_connexion_resolves():
     assert again == {"limit": 4, "key": "b"}
 
 
+def test_a_requests_context_and_path_parameters_are_connexions_own():
+    parser = adapter.uri_parser(_operation())
+    for path_params in ({"thing_id": 7}, {}):
+        scope, own_scope = {**_scope(), "path_params": path_params}, _scope()
+        own_scope["path_params"] = dict(path_params)
+        found = adapter.request(scope, parser)
+        own = ConnexionRequest(own_scope, uri_parser=parser)
+        assert found.path_params == own.path_params
+        found.context["user"] = own.context["user"] = "someone"
+        assert scope["extensions"] == own_scope["extensions"]
+
+
 def test_kept_path_parameters_are_the_callers_own():
     parser = adapter.uri_parser(_operation())
     first = parser.resolve_path({"thing_id": "7"})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import itertools
 import json
 
@@ -71,6 +72,13 @@ def test_raw_documents_read_back_as_the_documents(backend, tmp_path):
     assert [json.loads(text) for text in raw] == [docs[2], docs[1]]
     store.put("things", 2, {"id": 2, "changed": True})
     assert store.get_many_raw("things", [2]) != raw[:1]
+    if backend == "memory":  # a copy, or a state loaded, reads back the same texts
+        loaded, copied = open_store("memory"), open_store("memory")
+        loaded.load(store.dump())
+        copied.load_from(store)
+        for other in (loaded, copied):
+            texts = other.get_many_raw("things", [1, 2])
+            assert [json.loads(t) for t in texts] == [docs[1], {"id": 2, "changed": True}]
 
 
 def test_listed_workspaces_show_every_change_and_the_clock():
@@ -499,3 +507,217 @@ def test_drawn_uuids_are_the_uuid_modules_text():
         parts = ("director.task", f"id-{n}", n)
         digest = draws._digest(seed, parts)
         assert draws.uuid_for(seed, *parts) == str(uuid.UUID(bytes=digest[:16], version=4))
+
+
+def _sent(app) -> list[dict]:
+    messages = []
+
+    async def send(message):
+        messages.append(message)
+
+    asyncio.run(app({"type": "http"}, None, send))
+    return messages
+
+
+def _route_table(twin):
+    from apitwin.apis import selected
+    from apitwin.apis.spec_index import load_spec
+    from apitwin.pipeline.route_table import RouteTable
+
+    table = RouteTable()
+    for api in selected(None):
+        module = api.module()
+        table.add_api(
+            api.name, api.base_path(False), load_spec(api.spec), module.Handlers(twin),
+            module.security_map(twin),
+        )  # fmt: skip
+    return table
+
+
+def test_a_handlers_answer_is_sent_as_starlettes_response_sends_it():
+    from connexion import NoContent
+    from starlette.responses import Response
+
+    from apitwin.core.twin import Twin
+
+    table = _route_table(Twin(TwinOptions(seed=1337, epoch="2026-11-01")))
+    ping = next(op for op in table.operations if op.operation_id == "ping")
+    json_type = {"Content-Type": "application/json"}
+    results = [
+        ({"message": "pong"}, 200, json_type),
+        ({"id": 1}, 201, {**json_type, "Location": "/x/1", "Cache-Control": "no-store"}),
+        ({"id": 1}, 200, {"content-type": "application/json", "Content-Length": "8"}),
+        ("text", 200, json_type),
+        ({"a": [1, 2]}, 202),
+        ({"a": 1}, {"X-Other": "yes"}),
+        ({"a": 1},),
+        {"a": 1},
+        (NoContent, 204, {}),
+        (None, 200, json_type),
+    ]
+    for result in results:
+        for _ in range(2):  # worked out, then kept
+            # The long way: Starlette's Response of the encoded body, as Connexion builds it.
+            data, status, headers = result if isinstance(result, tuple) and len(result) == 3 else (
+                (result[0], result[1], {}) if isinstance(result, tuple) and len(result) == 2
+                and isinstance(result[1], int) else (result[0], None, result[1])
+                if isinstance(result, tuple) and len(result) == 2 else
+                (result[0] if isinstance(result, tuple) else result, None, {})
+            )  # fmt: skip
+            media_type = next(
+                (v for k, v in headers.items() if k.lower() == "content-type"), "application/json"
+            )
+            if data is NoContent:
+                data = None
+            elif data is not None and not isinstance(data, bytes):
+                data = json.dumps(data, separators=(",", ":")).encode()
+            if not any(k.lower() == "content-type" for k in headers):
+                headers = {**headers, "Content-Type": media_type}
+            status = status or (204 if data is None else 200)
+            long_way = Response(data, status_code=status, headers=headers, media_type=media_type)
+            assert _sent(ping.response(result)) == _sent(long_way), result
+
+
+def _request_scope(headers) -> dict:
+    return {"type": "http", "method": "GET", "path": "/", "query_string": b"", "headers": headers}
+
+
+def _verify(operation, scope):
+    """Connexion's verification of a request: ("ok", its context) or ("refused", the problem)."""
+    from connexion.lifecycle import ConnexionRequest
+
+    request = ConnexionRequest(scope, uri_parser=operation.uri_parser)
+    try:
+        asyncio.run(operation.verify(request))
+    except Exception as exc:  # noqa: BLE001 - compared below
+        return "refused", (type(exc), getattr(exc, "status", None), getattr(exc, "detail", None))
+    return "ok", request.context
+
+
+@pytest.mark.parametrize("director_auth", [None, "ada:secret"])
+def test_the_security_shortcut_passes_only_what_connexion_passes_and_sets_the_same_context(
+    director_auth,
+):
+    from apitwin.apis.ylem.state import YlemState
+    from apitwin.core.twin import Twin
+
+    twin = Twin(TwinOptions(seed=1337, epoch="2026-11-01", director_basic_auth=director_auth))
+    table = _route_table(twin)
+    state = YlemState(twin.world())
+    full = state.issue_token("twin-client", "twin-secret", "client_credentials", None)
+    stats_only = state.issue_token("twin-client", "twin-secret", "client_credentials", "stats:read")
+    token = full.access_token.encode()
+    basic = "Basic " + base64.b64encode(b"ada:secret").decode()
+    credentials = [
+        [],
+        [(b"x-access-token", b"twin-token")],
+        [(b"x-access-token", b"wrong")],
+        [(b"X-Access-Token".lower(), b"")],
+        [(b"authorization", f"Bearer {full.access_token}".encode())],
+        [(b"authorization", f"bearer   {full.access_token}".encode())],
+        [(b"authorization", f"Bearer {stats_only.access_token}".encode())],
+        [(b"authorization", b"Bearer not-a-token")],
+        [(b"authorization", b"Bearer")],
+        [(b"authorization", b"")],
+        [(b"authorization", basic.encode())],
+        [(b"authorization", b"Token abc"), (b"authorization", b"Bearer " + token)],
+    ]
+    shortcuts = 0
+    for operation in table.operations:
+        if operation.verified is None:
+            continue
+        for headers in credentials:
+            context = {}
+            outcome = _verify(operation, _request_scope(headers))
+            if operation.verified(_request_scope(headers), context):
+                shortcuts += 1
+                assert outcome == ("ok", context), (operation.operation_id, headers)
+            else:  # Connexion's verification runs, and refuses
+                assert context == {}, (operation.operation_id, headers)
+                assert outcome[0] == "refused", (operation.operation_id, headers)
+    assert shortcuts > 50  # every API's good credentials took it
+
+
+def test_a_drawn_random_source_is_random_randoms_own():
+    import hashlib
+    import random
+
+    from apitwin.core import draws
+
+    for seed, parts in [(1337, ("ylem.run", 7)), (1, ("fault", 3, 2)), (0, ()), (2**40, ("x",))]:
+        text = ":".join([str(seed), *map(str, parts)]).encode()
+        assert draws._digest(seed, parts) == hashlib.sha256(text).digest()
+        number = int.from_bytes(draws._digest(seed, parts)[:8], "big")
+        drawn, own = draws.rng(seed, *parts), random.Random(number)
+        assert type(drawn) is random.Random and drawn.getstate() == own.getstate()
+        for source in (drawn, own):
+            source.values = [source.random(), source.randint(1, 10**9), source.gauss(0, 1)]
+        assert drawn.values == own.values
+
+
+def test_meiro_shapes_and_selections_are_what_the_long_way_makes():
+    import dataclasses
+
+    from apitwin.apis.meiro.records import Page
+    from apitwin.apis.meiro.shapes import WorkspaceShapes
+
+    for page in (Page(), Page(limit=5, offset=10, order_by="name", order_dir="DESC")):
+        assert list(page.selection().items()) == list(dataclasses.asdict(page).items())
+    shapes = WorkspaceShapes.load()
+    every = shapes._fields["Workspace"]
+    row = {name: f"value of {name}" for name in reversed(every)} | {"extra": 1}
+    for shape, names in shapes._fields.items():
+        cut = shapes.cut(shape, row)
+        assert list(cut.items()) == [(name, row[name]) for name in names]
+    with pytest.raises(KeyError):
+        shapes.cut("Workspace", {"id": 1})
+
+
+def test_a_kept_route_is_the_one_the_table_finds():
+    from apitwin.core.twin import Twin
+    from apitwin.pipeline.route_table import RouteLayer
+
+    table = _route_table(Twin(TwinOptions(seed=1337, epoch="2026-11-01")))
+    layer = RouteLayer(None, table, None)
+    paths = ["/meiro/workspaces/7", "/meiro/workspaces/x", "/meiro/workspaces/7/", "/nowhere"]
+    paths += ["/director/api/ping", "/ylem/oauth/token", "/_twin/faults/3", "/meiro/workspaces/8"]
+    for method in ("GET", "POST", "DELETE"):
+        for path in paths * 2:  # found, then kept
+            assert layer._find(method, path) == table.find(method, path), (method, path)
+    scope = {"path_params": {}}
+    operation, params = layer._find("GET", "/meiro/workspaces/7")
+    scope["path_params"].update(params)
+    scope["path_params"]["workspace_id"] = 8  # a request's own parameters: not the kept ones
+    assert layer._find("GET", "/meiro/workspaces/7")[1] == {"workspace_id": 7}
+
+
+def test_a_requests_header_is_the_one_starlettes_headers_give():
+    from starlette.datastructures import Headers
+
+    from apitwin.pipeline.http import header
+
+    raw = [(b"host", b"x"), (b"prefer", b"code=404"), (b"prefer", b"delay=5"), (b"origin", b"o")]
+    scope = {"type": "http", "headers": raw}
+    for name in (b"host", b"prefer", b"origin", b"content-type"):
+        found = Headers(scope=scope).get(name.decode())
+        assert header(scope, name) == (found.encode("latin-1") if found is not None else None)
+    handed_on = {**scope, "headers": [(b"origin", b"elsewhere")]}  # another list: read afresh
+    assert header(handed_on, b"origin") == b"elsewhere" and header(handed_on, b"host") is None
+    assert header(scope, b"origin") == b"o"
+
+
+def test_an_integer_past_64_bits_in_a_body_is_kept_exact(twin):
+    """The fast body path reads JSON with orjson, which turns an integer past 64 bits into a
+    float; Connexion's json.loads keeps it an int, and so must the twin (Director keeps a
+    workflow's payload as it was sent)."""
+    digits = "123456789012345678901234"
+    text = '{"project": "example", "name": "ETL", "payload": {"n": %s, "m": -%s}}'
+    started = twin.post(
+        "/director/api/workflows",
+        content=text % (digits, digits),
+        headers={"Content-Type": "application/json"},
+    )
+    assert started.status_code == 201, started.text
+    read = twin.get(f"/director/api/workflows/{started.json()['id']}")
+    assert f'"n":{digits}' in read.text.replace(" ", "")
+    assert read.json()["payload"] == {"n": int(digits), "m": -int(digits)}

@@ -117,6 +117,11 @@ def request(scope, parser) -> ConnexionRequest:
     Connexion resolves an empty query to)."""
     # from_starlette_request: the same object, without __init__'s hasattr through __getattr__.
     found = ConnexionRequest.from_starlette_request(StarletteRequest(scope), uri_parser=parser)
+    # What its `context` and `path_params` would work out on first read, without the lookups
+    # through __getattr__ and the parser (which resolves no path parameters to {}).
+    found._context = scope.setdefault("extensions", {}).setdefault("connexion_context", {})
+    if not scope.get("path_params"):
+        found._path_params = {}
     query = scope["query_string"]
     if not query:
         found._query_params = {}

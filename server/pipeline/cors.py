@@ -17,6 +17,8 @@ from __future__ import annotations
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from apitwin.pipeline.http import header
+
 ALWAYS_ALLOWED_HEADERS = ("Authorization", "X-Access-Token", "Content-Type", "Prefer")
 EXPOSED_HEADERS = (
     "WWW-Authenticate",
@@ -39,7 +41,7 @@ class CorsMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # Requests without an Origin (most of them: servers, curl, same-origin GETs) pass untouched.
-        if scope["type"] != "http" or not any(key == b"origin" for key, _ in scope["headers"]):
+        if scope["type"] != "http" or header(scope, b"origin") is None:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)

@@ -6,6 +6,8 @@ import json
 from typing import Any
 
 JSON_TYPE = {"Content-Type": "application/json"}
+# Scope key: (the header list, {name: its first value}), built from that list (`header`).
+_FIRST_VALUES = "apitwin.headers"
 
 
 def reply(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> tuple:
@@ -19,6 +21,19 @@ def optional_body(body: Any) -> dict:
     if isinstance(body, bytes | bytearray):
         return json.loads(body) if body.strip() else {}
     return body or {}
+
+
+def header(scope, name: bytes) -> bytes | None:
+    """A request header's first value, raw (`name` in lower case, as ASGI names headers), as
+    Starlette's Headers.get finds it. Every layer asks for a header or two: the table of first
+    values is built once per request, at the first ask, and kept in the scope with the header
+    list it was read from, so a scope handed on with other headers (LowercaseMediaType) gets a
+    table of its own."""
+    headers = scope["headers"]
+    kept = scope.get(_FIRST_VALUES)
+    if kept is None or kept[0] is not headers:
+        kept = scope[_FIRST_VALUES] = (headers, dict(reversed(headers)))  # the first one wins
+    return kept[1].get(name)
 
 
 def lowercase_media_type(headers):

@@ -36,11 +36,11 @@ HEADER_LIMIT = 64
 def cut(value: str | bytes) -> str:
     """At most VALUE_LIMIT characters of a value, marked when cut. Bytes (a latin-1 header) are
     decoded after cutting, so a 10 MB value is never copied whole."""
+    if len(value) <= VALUE_LIMIT:  # nearly every value: no slice to copy
+        return value.decode("latin-1") if isinstance(value, bytes) else value
     kept = value[:VALUE_LIMIT]
     if isinstance(kept, bytes):
         kept = kept.decode("latin-1")
-    if len(value) <= VALUE_LIMIT:
-        return kept
     return f"{kept}...[cut {len(value) - VALUE_LIMIT} characters]"
 
 
@@ -78,7 +78,8 @@ def redacted_query(raw: bytes) -> str:
     parts = []
     for pair in text.split("&"):
         name, equals, _ = pair.partition("=")
-        secret = equals and is_secret(urllib.parse.unquote_plus(name))
+        plain = "%" not in name and "+" not in name  # then unquote_plus would give it back
+        secret = equals and is_secret(name if plain else urllib.parse.unquote_plus(name))
         parts.append(f"{name}={REDACTED}" if secret else pair)
     return "&".join(parts)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from apitwin.core.errors import problem_asgi
+from apitwin.pipeline.http import header
 
 
 class _TooLarge(Exception):
@@ -24,7 +25,7 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        length = next((v for k, v in scope["headers"] if k == b"content-length"), None)
+        length = header(scope, b"content-length")
         if length is not None and length.isdigit() and int(length) > self.limit:
             await self._refuse(scope, receive, send)
             return

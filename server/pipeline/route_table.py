@@ -26,6 +26,7 @@ import copy
 import dataclasses
 import inspect
 import json
+import re
 
 import orjson
 from connexion import NoContent
@@ -60,7 +61,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from apitwin.apis.spec_index import operation_index
 from apitwin.pipeline import connexion_adapter as adapter
-from apitwin.pipeline.http import lowercase_media_type
+from apitwin.pipeline import security
+from apitwin.pipeline.http import header, lowercase_media_type
 from apitwin.pipeline.jsonbody import dumps_bytes
 from apitwin.pipeline.rust_check import plainly_valid, response_validators
 
@@ -111,8 +113,14 @@ class _Parameters(ParameterValidator):
             security_query_params=security_query_params,
         )
         # Verdicts on values seen: the same schema says the same of the same value.
+        # With what validate_parameter asks of the definition first: required, nullable.
         self._checks = {
-            id(p): (Draft4Validator(p.get("schema", p), format_checker=_FORMATS), {})
+            id(p): (
+                Draft4Validator(p.get("schema", p), format_checker=_FORMATS),
+                {},
+                bool(p.get("required")),
+                bool(is_nullable(p)),
+            )
             for p in parameters
         }
 
@@ -157,10 +165,10 @@ class _Parameters(ParameterValidator):
         return None
 
     def validate_parameter(self, parameter_type, value, param, param_name=None):
-        if value is None and not param.get("required"):
+        validator, verdicts, required, nullable = self._checks[id(param)]
+        if value is None and not required:
             return None  # Connexion's answer for a value not sent, whatever the schema
-        if value is not None and not (is_nullable(param) and is_null(value)):
-            validator, verdicts = self._checks[id(param)]
+        if value is not None and not (nullable and is_null(value)):
             if not isinstance(value, str | int | float):  # arrays: not remembered
                 valid = validator.is_valid(value)
             else:
@@ -204,12 +212,15 @@ class CompiledOperation:
         self.uri_parser = adapter.uri_parser(op)
         # Security, media type and parameter checks: Connexion's, prepared once (security not
         # for an operation that only checks requests: their credentials are not the twin's).
-        self.verify = None
+        self.verify = self.verified = None
         if handlers is not None:
             factory = SecurityHandlerFactory(security_map or {})
             self.verify = SecurityOperation.from_operation(
                 op, next_app=None, security_handler_factory=factory
             ).verification_fn
+            self.verified = security.shortcut(
+                op.security, op.security_schemes, factory.security_handlers
+            )
         self.media = RequestValidationOperation(None, operation=op, strict_validation=True)
         self.parameters = _Parameters(
             op.parameters, self.uri_parser, self.media.security_query_params
@@ -223,6 +234,7 @@ class CompiledOperation:
         self._nullables: dict[str, bool] = {}
         self._body_shapes: dict[str, tuple[bool, dict]] = {}
         self._json_answers: dict[str, bool] = {}
+        self._heads: dict[tuple, tuple] = {}  # a handler's headers, as sent (_head)
         self._typed_values: dict[tuple, object] = {}
         self.body_name = None
         if op.is_request_body_defined and (self.arguments or self.has_kwargs):
@@ -271,11 +283,12 @@ class CompiledOperation:
         in Connexion's order: credentials (none for an operation compiled without handlers),
         parameters, media type, body. The one request validation: `refusal` runs it too."""
         request = adapter.request(scope, self.uri_parser)
-        if self.verify is not None:
+        if self.verify is not None and not (
+            self.verified is not None and self.verified(scope, request.context)
+        ):
             await self.verify(request)
         self.parameters.validate_request(request)
-        headers = scope["headers"]
-        content_type = next((value for name, value in headers if name == b"content-type"), None)
+        content_type = header(scope, b"content-type")
         if content_type is not None:
             mime_type, encoding, accepted = self._media(content_type)
             if not accepted:
@@ -286,7 +299,7 @@ class CompiledOperation:
         check = self._body_validator(mime_type)
         if check is not None:
             raw = await _read_body(receive)
-            parsed = _fast_body(check, raw, encoding, headers, self._nullable(mime_type))
+            parsed = _fast_body(check, raw, encoding, scope, self._nullable(mime_type))
             if parsed is _UNPARSED:  # not shown valid: Connexion's validator has the last word
                 raw = await self._validate_body(check, raw, encoding, mime_type, scope, receive)
         body = None
@@ -295,7 +308,7 @@ class CompiledOperation:
                 raw = await _read_body(receive)
             parsed = parsed if encoding == "utf-8" else _UNPARSED
             body = self._body_argument(mime_type, raw, parsed)
-        return self._arguments(request, body)
+        return self._arguments(request, body, scope)
 
     def refusal(self, scope: Scope, body: bytes) -> Refusal | None:
         """What the twin's validation refuses in a request that is not the twin's (`apitwin
@@ -424,7 +437,7 @@ class CompiledOperation:
     def _wants(self, name: str) -> bool:
         return self.has_kwargs or name in self.arguments
 
-    def _arguments(self, request: ConnexionRequest, body) -> dict:
+    def _arguments(self, request: ConnexionRequest, body, scope: Scope) -> dict:
         """connexion.decorators.parameter.get_arguments and prep_kwargs, with what they work
         out from the spec on every request worked out once."""
         kwargs = {}
@@ -433,21 +446,24 @@ class CompiledOperation:
             kwargs[adapter.sanitize(name)] = (
                 value if definition is None else self._typed(name, value, definition)
             )
-        query = request.query_params
-        merged = (
-            copy.deepcopy(self.query_defaults) if self.mutable_defaults else {**self.query_defaults}
-        )
-        for name, value in deep_merge(merged, query).items():
-            key = adapter.sanitize(name)
-            if self._wants(key) and name in self.query_definitions:
-                kwargs[key] = self._typed(name, value, self.query_definitions[name])
+        if self.query_definitions:  # else no query value becomes an argument
+            query = request.query_params
+            merged = (
+                copy.deepcopy(self.query_defaults)
+                if self.mutable_defaults
+                else {**self.query_defaults}
+            )
+            for name, value in deep_merge(merged, query).items():
+                key = adapter.sanitize(name)
+                if self._wants(key) and name in self.query_definitions:
+                    kwargs[key] = self._typed(name, value, self.query_definitions[name])
         if self.body_name is not None:
             kwargs[self.body_name] = body
         for key, value in request.context.items():  # user, token_info from security
             if self._wants(key):
                 kwargs[key] = value
-        if self.wants_authorization:
-            kwargs["authorization"] = request.headers.get("authorization")
+        if self.wants_authorization:  # request.headers.get, without building Headers
+            kwargs["authorization"] = security.header(scope, b"authorization")
         return kwargs
 
     # --- the answer --------------------------------------------------------------------------
@@ -457,22 +473,47 @@ class CompiledOperation:
             return await self.handler(**kwargs)
         return await run_in_threadpool(self.handler, **kwargs)  # as Connexion runs sync handlers
 
-    def response(self, result) -> Response:
+    def response(self, result) -> ASGIApp:
         """Connexion's response decorator (build_framework_response) for what a handler returns."""
         if isinstance(result, Response):
             return result
         if isinstance(result, ConnexionResponse):
             return adapter.framework_response(result)
         data, status, headers = _unpack(result)
-        content_type = self._content_type(data, headers)
+        named, raw, has_type, has_length = self._head(headers)
+        content_type = self._content_type(data, named)
         if data is NoContent:
             data = None
         elif data is not None and self._json_answer(content_type):
             data = dumps_bytes(data)
         status = status or (204 if data is None else 200)
-        if content_type and not any(k.lower() == "content-type" for k in headers):
-            headers = {**headers, "Content-Type": content_type}
-        return Response(data, status_code=status, headers=headers, media_type=content_type)
+        if data is not None and not isinstance(data, bytes | str):  # Starlette's to render
+            if content_type and not has_type:
+                headers = {**headers, "Content-Type": content_type}
+            return Response(data, status_code=status, headers=headers, media_type=content_type)
+        if content_type and not has_type:
+            raw = (*raw, (b"content-type", content_type.encode("latin-1")))
+        return _Answer(status, raw, has_length, data)
+
+    def _head(self, headers: dict) -> tuple[str | None, tuple, bool, bool]:
+        """A handler's headers as Starlette's Response sends them, the Content-Type they name,
+        and whether they have one and a Content-Length: worked out once per set of headers (an
+        operation's handler sends one or two)."""
+        try:
+            key = tuple(headers.items())
+            found = self._heads.get(key)
+        except TypeError:  # a value that cannot be a key: worked out for this answer alone
+            key = found = None
+        if found is None:
+            names = [k.lower() for k in headers]
+            raw = tuple(
+                (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()
+            )
+            named = next((v for k, v in headers.items() if k.lower() == "content-type"), None)
+            found = (named, raw, "content-type" in names, "content-length" in names)
+            if key is not None:
+                _keep(self._heads, key, found)
+        return found
 
     def _json_answer(self, content_type: str | None) -> bool:
         found = self._json_answers.get(content_type)
@@ -481,9 +522,10 @@ class CompiledOperation:
             _keep(self._json_answers, content_type, found)
         return found
 
-    def _content_type(self, data, headers: dict) -> str | None:
-        # connexion.utils.extract_content_type, which builds a typing alias on every call.
-        content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), None)
+    def _content_type(self, data, named: str | None) -> str | None:
+        # connexion.utils.extract_content_type, which builds a typing alias on every call;
+        # `named` is the handler's Content-Type header.
+        content_type = named
         produces = self.produces or (["application/json"] if data is not None else [])
         if content_type:
             if content_type not in produces:
@@ -505,10 +547,34 @@ class CompiledOperation:
         )
 
 
+class _Answer:
+    """The two messages Starlette's Response sends for a handler's answer (None, bytes or text)
+    with the Content-Type among its headers, without building the Response: `raw` is the
+    headers Starlette encodes; it adds the Content-Length where the headers have none."""
+
+    __slots__ = ("status", "raw_headers", "body")
+
+    def __init__(self, status: int, raw: tuple, has_length: bool, data) -> None:
+        body = b"" if data is None else data.encode() if isinstance(data, str) else data
+        headers = list(raw)  # the answer's own: outer layers add to it (CORS, sessions)
+        if not has_length and not (status < 200 or status in (204, 304)):
+            headers.append((b"content-length", str(len(body)).encode("latin-1")))
+        self.status, self.raw_headers, self.body = status, headers, body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send(
+            {"type": "http.response.start", "status": self.status, "headers": self.raw_headers}
+        )
+        await send({"type": "http.response.body", "body": self.body})
+
+
 _UNPARSED = object()
 _KEPT_VALUES = 64
+_FOUND_KEPT = 4096  # request paths RouteLayer keeps the operation of (then it starts afresh)
+_FOUND_PATH_CHARS = 1024  # a longer path is looked up every time, not kept
 _TYPED_KEPT = 4096  # typed parameter values an operation keeps (then it starts afresh)
 _SCALARS = (str, int, float, bool, type(None))
+_LONG_DIGITS = re.compile(rb"\d{19}")  # an integer that may not fit 64 bits (orjson: a float)
 
 
 def _keep(table: dict, key, value) -> None:
@@ -516,15 +582,18 @@ def _keep(table: dict, key, value) -> None:
         table[key] = value
 
 
-def _fast_body(check, raw: bytes, encoding: str, headers, nullable: bool):
+def _fast_body(check, raw: bytes, encoding: str, scope: Scope, nullable: bool):
     """The parsed body if it is plainly valid JSON for the schema, else _UNPARSED (then
     Connexion's validator decides, and words the refusal)."""
-    if len(check) < 3 or not raw or not _has_length(headers):
+    if len(check) < 3 or not raw or not _has_length(scope):
         return _UNPARSED
     try:
-        # orjson reads what it reads as json.loads does (it refuses NaN, lone surrogates and
-        # numbers past 64 bits or a double, which json.loads takes: then json.loads decides).
-        body = orjson.loads(raw) if encoding == "utf-8" else _UNPARSED
+        # orjson reads what it reads as json.loads does: it refuses NaN, lone surrogates and
+        # numbers past a double, which json.loads takes (then json.loads decides). An integer
+        # past 64 bits it reads as a float, json.loads as an int: a body with a run of 19 digits
+        # or more (also inside a string, harmlessly) is read by json.loads.
+        plain = encoding == "utf-8" and _LONG_DIGITS.search(raw) is None
+        body = orjson.loads(raw) if plain else _UNPARSED
     except orjson.JSONDecodeError:
         body = _UNPARSED
     try:
@@ -536,12 +605,10 @@ def _fast_body(check, raw: bytes, encoding: str, headers, nullable: bool):
     return body if check[2].is_valid(body) else _UNPARSED
 
 
-def _has_length(headers) -> bool:
+def _has_length(scope: Scope) -> bool:
     # Connexion reads a body only when Content-Length says there is one.
-    for name, value in headers:
-        if name == b"content-length":
-            return value.strip() not in (b"", b"0")
-    return False
+    length = header(scope, b"content-length")
+    return length is not None and length.strip() not in (b"", b"0")
 
 
 def _handler(handlers, operation_id: str):
@@ -694,14 +761,18 @@ class RouteLayer:
         self.table = table
         self.inner = inner
         self.router = table.router()
+        # find's answers by (method, path): a pure function of both, and clients ask the same
+        # paths again and again (a few regular expressions and convertors each time otherwise).
+        self._found: dict[tuple[str, str], tuple | None] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        found = None if scope.get("root_path") else self.table.find(scope["method"], scope["path"])
+        found = None if scope.get("root_path") else self._find(scope["method"], scope["path"])
         if found is not None:
-            await self.enter(*found, scope, receive, send)
+            operation, params = found
+            await self.enter(operation, params, scope, receive, send)  # copied into the scope
             return
         # 405, a slash to add or drop, no route: Starlette's router, as Connexion's routing.
         # Starlette's router rewrites the scope it is given (root_path...): it gets a copy.
@@ -710,6 +781,17 @@ class RouteLayer:
             await self.router(dict(scope), receive, send)
         finally:
             _ARRIVED.reset(token)
+
+    def _find(self, method: str, path: str) -> tuple | None:
+        key = (method, path)
+        found = self._found.get(key, _UNPARSED)
+        if found is _UNPARSED:
+            found = self.table.find(method, path)
+            if len(path) <= _FOUND_PATH_CHARS:
+                if len(self._found) >= _FOUND_KEPT:
+                    self._found.clear()
+                self._found[key] = found
+        return found
 
     async def enter(self, operation, path_params, scope, receive, send) -> None:
         scope.setdefault("path_params", {}).update(path_params)

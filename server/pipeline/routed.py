@@ -7,6 +7,7 @@ from starlette.types import Scope
 
 from apitwin.apis import selected
 from apitwin.apis.spec_index import Operation
+from apitwin.pipeline.http import header
 from apitwin.pipeline.route_table import resolved
 
 NOTES = "apitwin"
@@ -27,9 +28,8 @@ def routed_operation(scope: Scope, names: dict[str, str]) -> Operation | None:
 
 
 def has_header(scope: Scope, name: bytes) -> bool:
-    """Whether a request has a header (lower-case name): a scan of the raw list, far cheaper on
-    the hot path than building a Headers object for every request."""
-    return any(key == name for key, _ in scope["headers"])
+    """Whether a request has a header (lower-case name), without a Headers object."""
+    return header(scope, name) is not None
 
 
 def note(scope: Scope, key: str, value) -> None:

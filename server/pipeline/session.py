@@ -8,6 +8,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from apitwin.core.errors import TwinError, problem_asgi
 from apitwin.pipeline.cors import CorsMiddleware
+from apitwin.pipeline.http import header
 
 
 class SessionMiddleware:
@@ -23,7 +24,7 @@ class SessionMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        name = next((v for k, v in scope["headers"] if k == b"x-twin-session"), None)
+        name = header(scope, b"x-twin-session")
         if name is None:
             await self.app(scope, receive, send)
             return

@@ -130,7 +130,14 @@ class Page:
         return self.order_dir == "DESC"
 
     def selection(self) -> dict:
-        return dataclasses.asdict(self)
+        # dataclasses.asdict's answer (its fields, in order; scalars, so nothing to copy),
+        # without its recursive walk.
+        return {
+            "limit": self.limit,
+            "offset": self.offset,
+            "order_by": self.order_by,
+            "order_dir": self.order_dir,
+        }
 
     def slice(self, rows: list) -> list:
         return rows[self.start : self.start + self.limit]

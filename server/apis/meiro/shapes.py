@@ -7,6 +7,8 @@ list. A workspace row from the state layer is cut to the shape an operation answ
 
 from __future__ import annotations
 
+import operator
+
 from apitwin.apis import APIS
 from apitwin.apis.spec_index import load_spec
 
@@ -20,6 +22,10 @@ def _required(schema: dict) -> list[str]:
     return names
 
 
+def _one(names: tuple[str, ...]):
+    return lambda row: tuple(row[name] for name in names)
+
+
 class WorkspaceShapes:
     def __init__(self, spec: dict) -> None:
         schemas = spec["components"]["schemas"]
@@ -28,10 +34,17 @@ class WorkspaceShapes:
         for shape in _PARTIAL:
             wanted = set(_required(schemas[shape]))
             self._fields[shape] = tuple(name for name in every if name in wanted)
+        # The values of a shape's fields in one C call: itemgetter gives a tuple for two or more.
+        self._getters = {
+            shape: (names, operator.itemgetter(*names) if len(names) > 1 else _one(names))
+            for shape, names in self._fields.items()
+        }
 
     @classmethod
     def load(cls) -> WorkspaceShapes:
         return cls(load_spec(APIS["meiro"].spec))
 
     def cut(self, shape: str, row: dict) -> dict:
-        return {name: row[name] for name in self._fields[shape]}
+        """The row's fields of the shape, in the spec's order (a list answers 20 rows)."""
+        fields, values = self._getters[shape]
+        return dict(zip(fields, values(row), strict=True))

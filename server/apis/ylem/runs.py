@@ -33,7 +33,8 @@ _KEPT = 1 << 14  # entries each memo below keeps at most (then it starts afresh)
 # Ended runs by the stored text of the run and of its pipeline, and the seed: what a run did is
 # a pure function of the three, and every statistics read goes over all runs of its window.
 _ENDED: dict[tuple, PipelineRun] = {}
-# Runs decoded, by their stored text (a pure function of it): shared, so never changed.
+# Runs and pipelines decoded, by their stored text (a pure function of it): shared, so never
+# changed.
 _DECODED: dict[bytes, dict] = {}
 # What is derived from a window (statistics, a log), by what it is a function of: the deriver's
 # terms and the window's key; kept with the stored texts of the window's runs' pipelines, which
@@ -130,17 +131,19 @@ class Runs:
         return pipeline
 
     def pipeline(self, uuid: str) -> dict:
+        """The pipeline's document: shared with other readers, never to change."""
         return self._pipeline(uuid)[1]
 
     def _pipeline(self, uuid: str) -> tuple[bytes, dict]:
-        """The pipeline's stored text and document, read once per call."""
+        """The pipeline's stored text and document, read once per call (and decoded once per
+        text: a run reads its pipeline on every request)."""
         uuid = uuid.lower()
         found = self._pipelines.get(uuid)
         if found is None:
             texts = self.store.get_many_raw(PIPELINES, [uuid])
             if not texts:
                 raise NotFound(f"Pipeline {uuid} not found")
-            found = self._pipelines[uuid] = (texts[0], json.loads(texts[0]))
+            found = self._pipelines[uuid] = (texts[0], _decoded(texts[0]))
         return found
 
     def pipelines(self) -> list[dict]:

@@ -54,6 +54,7 @@ class MemoryStore(Store):
         self._meta: dict[str, bytes] = {}  # JSON, like the documents
         self._logs: dict[str, deque[bytes]] = {}
         self._log_bytes: dict[str, int] = {}  # each log's entries' sizes added up
+        self._marked: set[str] = set()  # collections that ever held text the json module wrote
 
     def get(self, collection: str, key: Member) -> Doc | None:
         doc = self._docs[collection].get(key)
@@ -64,13 +65,18 @@ class MemoryStore(Store):
         return [_loads(docs[k]) for k in keys if k in docs]
 
     def get_many_raw(self, collection: str, keys: list[Member]) -> list[bytes]:
-        # Immutable bytes: shared, not copied. (Text the json module wrote loses its marker, a
-        # first byte 0, which no JSON text has; a statistics read takes hundreds of texts.)
-        found = map(self._docs[collection].get, keys)
-        return [raw if raw[0] else raw[1:] for raw in found if raw is not None]
+        # Immutable bytes: shared, not copied, and gathered in C (a statistics read takes
+        # hundreds of texts; a stored text is never empty). Text the json module wrote loses its
+        # marker, a first byte 0, which no JSON text has.
+        found = list(filter(None, map(self._docs[collection].get, keys)))
+        if collection in self._marked:
+            return [raw if raw[0] else raw[1:] for raw in found]
+        return found
 
     def put(self, collection: str, key: Member, doc: Doc) -> None:
-        self._docs[collection][key] = _dumps(doc)
+        encoded = self._docs[collection][key] = _dumps(doc)
+        if encoded[:1] == _BIG:
+            self._marked.add(collection)
 
     def delete(self, collection: str, key: Member) -> None:
         self._docs[collection].pop(key, None)
@@ -140,7 +146,9 @@ class MemoryStore(Store):
 
     def meta_get(self, key: str, default: Any = None) -> Any:
         value = self._meta.get(key)
-        return _loads(value) if value is not None else copy.deepcopy(default)
+        if value is None:  # the clock's state, until it is set: on every request
+            return default if default is None else copy.deepcopy(default)
+        return _loads(value)
 
     def meta_set(self, key: str, value: Any) -> None:
         self._meta[key] = _dumps(value)
@@ -189,6 +197,7 @@ class MemoryStore(Store):
         self._index.update((i, list(entries)) for i, entries in source._index.items())
         self._scores.update((i, dict(scores)) for i, scores in source._scores.items())
         self._meta.update(source._meta)
+        self._marked.update(source._marked)
 
     def load(self, data: Doc) -> None:
         try:
@@ -200,6 +209,7 @@ class MemoryStore(Store):
             raise StoreError(f"not a twin state dump: {exc}") from exc
         self.clear()
         self._docs.update(docs)
+        self._marked.update(c for c, d in docs.items() if any(t[:1] == _BIG for t in d.values()))
         self._seqs.update(seqs)
         for name, entries in indexes.items():
             self._index[name] = entries
