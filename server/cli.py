@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import os
 import socket
 import sys
@@ -68,6 +69,8 @@ def _serve(args: argparse.Namespace) -> int:
     except StoreError as exc:  # a damaged state file, an unreachable Redis: one clear line
         print(f"apitwin serve: {exc}", file=sys.stderr)
         return 1
+    finally:
+        gc.enable()  # off while starting (__main__.py)
     try:
         # Bound before the banner: a busy port is said plainly, and --port 0 shows the real one.
         family = socket.AF_INET6 if ":" in options.host else socket.AF_INET
@@ -372,6 +375,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.run is not _serve:
+        gc.enable()  # off while starting (__main__.py); `serve` turns it on once built
     # hypothesis writes its caches to ./.hypothesis unless told; read when first needed.
     os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(cache_dir() / "hypothesis"))
     return args.run(args)
