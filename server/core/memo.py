@@ -15,6 +15,14 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
+def remember(table: dict, key, value: T, limit: int) -> T:
+    """Keeps `value` under `key` in a bounded table (full: it starts afresh) and returns it."""
+    if len(table) >= limit:
+        table.clear()
+    table[key] = value
+    return value
+
+
 class InstantMemo:
     """Derived values by (stored text, instant). Values are shared between readers: read-only."""
 

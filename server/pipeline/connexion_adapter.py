@@ -21,6 +21,8 @@ from connexion.lifecycle import ConnexionRequest
 from connexion.spec import OpenAPISpecification
 from starlette.requests import Request as StarletteRequest
 
+from apitwin.core.memo import remember
+
 __all__ = [
     "framework_response",
     "query_defaults",
@@ -97,9 +99,7 @@ def _kept(parser_class: type) -> type:
         if found is None:
             found = parser_class.resolve_path(self, path_data)
             if all(isinstance(value, _SCALARS) for value in found.values()):
-                if len(kept) >= _PATHS_KEPT:
-                    kept.clear()
-                kept[key] = found
+                remember(kept, key, found, _PATHS_KEPT)
             else:
                 return found
         return dict(found)  # the caller's own dict
@@ -135,9 +135,7 @@ def request(scope, parser) -> ConnexionRequest:
         return found
     resolved = found.query_params
     if all(isinstance(value, _SCALARS) for value in resolved.values()):
-        if len(kept) >= _QUERIES_KEPT:
-            kept.clear()
-        kept[query] = dict(resolved)
+        remember(kept, query, dict(resolved), _QUERIES_KEPT)
     return found
 
 

@@ -60,6 +60,7 @@ from starlette.routing import Mount, Route, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from apitwin.apis.spec_index import operation_index
+from apitwin.core.memo import remember
 from apitwin.pipeline import connexion_adapter as adapter
 from apitwin.pipeline import security
 from apitwin.pipeline.http import header, lowercase_media_type
@@ -429,9 +430,7 @@ class CompiledOperation:
         if found is _UNPARSED:
             found = adapter.value_from_param(value, definition)
             if isinstance(found, _SCALARS):
-                if len(self._typed_values) >= _TYPED_KEPT:
-                    self._typed_values.clear()
-                self._typed_values[key] = found
+                remember(self._typed_values, key, found, _TYPED_KEPT)
         return found
 
     def _wants(self, name: str) -> bool:
@@ -788,9 +787,7 @@ class RouteLayer:
         if found is _UNPARSED:
             found = self.table.find(method, path)
             if len(path) <= _FOUND_PATH_CHARS:
-                if len(self._found) >= _FOUND_KEPT:
-                    self._found.clear()
-                self._found[key] = found
+                remember(self._found, key, found, _FOUND_KEPT)
         return found
 
     async def enter(self, operation, path_params, scope, receive, send) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 
 from apitwin.core.draws import rng
+from apitwin.core.memo import remember
 
 QUEUE_DELAY = (1, 3)  # seconds before a worker runs the workflow's `start` task
 TASK_DISPATCH = 1  # seconds from the tasks a task waits for to its start
@@ -68,9 +69,7 @@ def _plan(record: dict, seed: int) -> tuple[float, tuple[TaskRun, ...]]:
     key = (seed, record["id"], record["created"], shape)
     plan = _PLANS.get(key)
     if plan is None:
-        if len(_PLANS) >= _PLANS_KEPT:
-            _PLANS.clear()
-        plan = _PLANS[key] = _draw_plan(record, seed)
+        plan = remember(_PLANS, key, _draw_plan(record, seed), _PLANS_KEPT)
     return plan
 
 

@@ -21,6 +21,7 @@ from typing import TypeVar
 from apitwin.apis.ylem import lifecycle
 from apitwin.core.draws import uuid_for
 from apitwin.core.errors import NotFound
+from apitwin.core.memo import remember
 
 PIPELINES = "ylem.pipelines"
 RUNS = "ylem.runs"
@@ -43,16 +44,9 @@ _DERIVED: dict[tuple, tuple[list[str], list[bytes], object]] = {}
 _DERIVED_KEPT = 1024  # a key holds a window's texts: fewer entries
 
 
-def _remember(memo: dict, key, value, limit: int = _KEPT):
-    if len(memo) >= limit:
-        memo.clear()
-    memo[key] = value
-    return value
-
-
 def _decoded(text: bytes) -> dict:
     run = _DECODED.get(text)
-    return run if run is not None else _remember(_DECODED, text, json.loads(text))
+    return run if run is not None else remember(_DECODED, text, json.loads(text), _KEPT)
 
 
 def task_index(task_uuid: str) -> str:
@@ -224,7 +218,7 @@ class Runs:
         # newer than the texts it is kept with.
         uuids = sorted({run["pipeline_uuid"] for run in window.runs().values()})
         texts = [self._pipeline(uuid)[0] for uuid in uuids]
-        return _remember(_DERIVED, key, (uuids, texts, derive()), _DERIVED_KEPT)[2]
+        return remember(_DERIVED, key, (uuids, texts, derive()), _DERIVED_KEPT)[2]
 
     def task_outcomes(self, window: Window) -> list[lifecycle.TaskOutcome]:
         """Outcomes of the executed task runs of a task window, newest first."""
@@ -256,7 +250,9 @@ class Runs:
             run = _decoded(text)
             key = (text, self._pipeline(run["pipeline_uuid"])[0], self.seed)
             ended = _ENDED.get(key)
-            result.append(ended if ended is not None else _remember(_ENDED, key, self._ended(run)))
+            if ended is None:
+                ended = remember(_ENDED, key, self._ended(run), _KEPT)
+            result.append(ended)
         return result
 
     def pipeline_runs(
