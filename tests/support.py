@@ -70,6 +70,12 @@ CREDENTIALS = {
     "client_secret": "twin-secret",
     "grant_type": "client_credentials",
 }
+# What a run of `apitwin conform` / `apitwin diff` sends to a twin it did not start, per API.
+CLI_CREDENTIALS = {
+    "ylem": ("--client-id", "twin-client", "--client-secret", "twin-secret"),
+    "director": (),
+    "meiro": ("--token", "twin-token"),
+}
 ZERO_DATE = "0001-01-01 00:00:00"
 EPOCH = "2026-11-01 00:00:00"  # tests/conftest.py's epoch: the seeded history ends here
 AT_EPOCH = "2026-11-01T00:00:00Z"

@@ -17,6 +17,7 @@ import httpx
 import pytest
 import yaml
 from breaker import BrokenDeployment, conform
+from support import CLI_CREDENTIALS
 
 from apitwin.apis import SPECS_DIR
 from apitwin.conformance.profiles import PROFILES
@@ -38,14 +39,6 @@ def spec_operations(api: str) -> int:
     return sum(1 for item in spec["paths"].values() for method in item if method in METHODS)
 
 
-# What each API's run sends to a twin it did not start (the twin target sends these itself).
-CREDENTIALS = {
-    "ylem": ("--client-id", "twin-client", "--client-secret", "twin-secret"),
-    "director": (),
-    "meiro": ("--token", "twin-token"),
-}
-
-
 @pytest.mark.parametrize("api", ["ylem", "director", "meiro"])
 def test_the_twin_passes_every_check_and_phase_and_exports_what_it_wrote(api, tmp_path):
     """The twin a run targets by default (one API, its clock fixed), reached by URL so that
@@ -58,7 +51,7 @@ def test_the_twin_passes_every_check_and_phase_and_exports_what_it_wrote(api, tm
         started = time.perf_counter()
         outcome = conform(
             tmp_path,
-            *("--api", api, "--base-url", twin.url + profile.twin_root, *CREDENTIALS[api]),
+            *("--api", api, "--base-url", twin.url + profile.twin_root, *CLI_CREDENTIALS[api]),
             *("--seed", SEED, "--max-examples", CI_MAX_EXAMPLES, "--junit", str(junit)),
         )
         elapsed = time.perf_counter() - started
@@ -81,19 +74,13 @@ def test_the_twin_passes_every_check_and_phase_and_exports_what_it_wrote(api, tm
         assert secret not in outcome.summary + junit.read_text() + str(report)
 
 
-@pytest.mark.parametrize(
-    ("api", "credentials"),
-    [
-        pytest.param("director", ()),
-        pytest.param("meiro", ("--token", "twin-token")),
-    ],
-)
-def test_read_only_sends_only_safe_methods_and_passes(api, credentials, tmp_path):
+@pytest.mark.parametrize("api", ["director", "meiro"])
+def test_read_only_sends_only_safe_methods_and_passes(api, tmp_path):
     root = PROFILES[api].twin_root
     with TwinProcess("--api", api) as twin, BrokenDeployment(twin.url, []) as proxy:
         outcome = conform(
             tmp_path,
-            *("--api", api, "--base-url", proxy.url + root, *credentials),
+            *("--api", api, "--base-url", proxy.url + root, *CLI_CREDENTIALS[api]),
             *("--read-only", "--max-examples", "5", "--seed", "3"),
         )
     assert outcome.exit_code == 0, outcome.summary

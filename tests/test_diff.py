@@ -12,6 +12,7 @@ import json
 import httpx
 import pytest
 from breaker import BrokenDeployment, DropField, RetypeField, WrongStatus
+from support import CLI_CREDENTIALS
 
 from apitwin.conformance import diff_cli, har
 from apitwin.conformance.profiles import PROFILES
@@ -128,19 +129,12 @@ def test_a_breaking_upstream_shows_each_break(recording, tmp_path, fault, expect
     assert not any(secret in out + json.dumps(report) for secret in SECRETS)
 
 
-CREDENTIALS = {
-    "ylem": ("--client-id", "twin-client", "--client-secret", "twin-secret"),
-    "meiro": ("--token", "twin-token"),
-    "director": (),
-}
-
-
 @pytest.mark.parametrize("api", ["ylem", "director", "meiro"])
 def test_live_twins_of_different_seeds_show_no_difference(api, tmp_path):
     with TwinProcess("--api", api, "--seed", "7") as twin:
         base = twin.url + PROFILES[api].twin_root
         code, out, report = diff(
-            "--api", api, "--base-url", base, *CREDENTIALS[api], "--max-examples", "2",
+            "--api", api, "--base-url", base, *CLI_CREDENTIALS[api], "--max-examples", "2",
             "--seed", "1", tmp_path=tmp_path,
         )  # fmt: skip
     assert code == 0, out
