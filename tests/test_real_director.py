@@ -1,6 +1,7 @@
 """The conformance suite against the REAL Celery Director (celery-director 0.10.0, .ci/director.sh).
 
-Once without auth and once with basic auth on; each run must pass with every difference either
+First a live `apitwin diff` between the fresh open Director and a twin. Then the suite, once
+without auth and once with basic auth on; each run must pass with every difference either
 fixed in the spec or listed in conformance/known_deviations.yaml (and explained in
 specs/DECISIONS.md), and the known deviations must actually be hit, so an entry that no longer
 matches anything is noticed. Then a client's session through `apitwin proxy --api director` in
@@ -13,9 +14,12 @@ set that is a failure instead.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import pathlib
+import re
 import shutil
 import time
 import types
@@ -26,7 +30,7 @@ from breaker import conform
 from director import Director, director_venv, stop_all
 from proxying import ProxyProcess
 
-from apitwin.conformance import har, known
+from apitwin.conformance import diff_cli, har, known
 
 pytestmark = pytest.mark.slow  # starts processes of its own
 
@@ -67,6 +71,34 @@ def test_basic_auth_is_on_only_where_asked(directors):
     )
     assert allowed.status_code == 200
     assert httpx.get(f"{directors['open'].url}/api/workflows", timeout=10).status_code == 200
+
+
+def test_live_diff_against_the_real_director(directors, tmp_path):
+    """`apitwin diff` between the fresh open Director (before the runs below write to it) and a
+    fresh twin: exit 0, every remaining difference a known one listed in
+    conformance/known_differences.yaml with its reason in specs/DECISIONS.md, and every listed
+    Director entry hit by the run (a stale entry is noticed)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    report_path = ARTIFACTS / "diff-director-real.json"
+    printed = io.StringIO()
+    started = time.perf_counter()
+    args = ["--api", "director", "--base-url", directors["open"].url, "--max-examples", "5"]
+    with contextlib.redirect_stdout(printed):
+        code = diff_cli.main([*args, "--seed", "0", "--report", str(report_path)])
+    out = printed.getvalue()
+    report = json.loads(report_path.read_text())
+    seconds = time.perf_counter() - started
+    print(f"\n{report['compared']} requests, {report['known']} known, in {seconds:.1f} s")
+    assert code == 0, out
+    assert report["differences"] == 0 and report["compared"] >= 20, out
+    reasons = {hit["reason"] for item in report["items"] for hit in item["known"]}
+    listed = [d for d in known.load(diff_cli.DEFAULT_KNOWN) if d.api == "director"]
+    # Every entry is hit by this run, and names a row of DECISIONS.md that exists.
+    assert {d.reason for d in listed} == reasons, out
+    decisions = (REPO / "specs" / "DECISIONS.md").read_text(encoding="utf-8")
+    for deviation in listed:
+        (row,) = re.findall(r"^D\d+", deviation.reason)
+        assert f"| {row} |" in decisions, row
 
 
 @pytest.fixture(scope="module")
