@@ -22,7 +22,8 @@ from .diff_send import Request, Side, SpecIndex
 
 # Links followed from a link's answer too (create -> delete -> restore), this deep at most.
 MAX_DEPTH = 2
-_client = httpx.Client()  # builds requests (the transport's serialisation), never sends
+# Builds requests (the transport's serialisation), never sends: no certificate store to load.
+_client = httpx.Client(verify=False)
 
 
 def _draw(strategy, count: int, seed: int) -> list:
