@@ -1,14 +1,29 @@
 """One behaviour suite, run against a real twin on each backend (memory, file, Redis): what a
 client writes it reads back (Meiro workspaces and a job through its lifecycle, a Ylem run and the
 statistics computed from it, a Director workflow), reset, the clock, export and import, and for
-the shared backends, a world that outlives the server."""
+the shared backends, a world that outlives the server.
+
+The shared backends are served by a process of their own, which a test restarts; memory, whose
+world lives as long as its process, by an app in this process (a fraction of the start-up)."""
 
 from __future__ import annotations
 
+import contextlib
+
 import httpx
 import pytest
-from support import CREDENTIALS, PIPELINE, TEST_EPOCH, TEST_SEED, clear_world, redis_db
+from support import (
+    CREDENTIALS,
+    PIPELINE,
+    TEST_EPOCH,
+    TEST_SEED,
+    clear_world,
+    in_process,
+    redis_db,
+)
 
+from apitwin.app import create_app
+from apitwin.options import TwinOptions
 from apitwin.serve.process import TwinProcess
 
 pytestmark = pytest.mark.slow  # starts processes of its own
@@ -25,14 +40,20 @@ REDIS_DB = 1  # conftest's shared twin uses 15; tests/test_scaleout.py 2
 
 
 class Served:
-    """A twin on one backend that a test can restart on the same store."""
+    """A twin on one backend that a test can restart on the same store, and its client."""
 
     def __init__(self, backend: str, store: str) -> None:
         self.backend, self.store = backend, store
         self.process: TwinProcess | None = None
+        self.client: httpx.Client | None = None
+        self._serving = contextlib.ExitStack()
         self.start()
 
     def start(self) -> None:
+        if self.store == "memory":
+            options = TwinOptions(seed=TEST_SEED, epoch=TEST_EPOCH, store=self.store)
+            self.client = self._serving.enter_context(in_process(create_app(options)))
+            return
         self.process = TwinProcess(
             "--seed",
             str(TEST_SEED),
@@ -42,18 +63,19 @@ class Served:
             self.store,
             ready_timeout=60.0,
         ).start()
+        self._serving.callback(self.process.stop)
+        # One client while the process lives: a new httpx client costs tens of ms of CPU.
+        self.client = self._serving.enter_context(
+            httpx.Client(base_url=self.process.url, timeout=30.0)
+        )
 
     def restart(self) -> None:
         self.stop()
         self.start()
 
     def stop(self) -> None:
-        if self.process is not None:
-            self.process.stop()
-            self.process = None
-
-    def client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.process.url, timeout=30.0)
+        self._serving.close()
+        self.process = self.client = None
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -77,9 +99,8 @@ def served(request, tmp_path_factory):
 
 @pytest.fixture
 def api(served):
-    with served.client() as client:
-        assert client.post("/_twin/reset", json={"seed": TEST_SEED}).status_code == 200
-        yield client
+    assert served.client.post("/_twin/reset", json={"seed": TEST_SEED}).status_code == 200
+    return served.client
 
 
 def ok(response: httpx.Response, status: int = 200):
@@ -236,17 +257,17 @@ def test_the_world_outlives_a_restart(served, api):
     state = ok(api.get("/_twin/state"))
 
     served.restart()
-    with served.client() as again:
-        assert ok(again.get("/_twin/clock")) == {"now": NOON, "frozen": True}
-        assert ok(again.get("/_twin/state")) == state
-        read = ok(workspace(again, created["id"]))["workspace"]
-        assert read["name"] == "survivor v2"
-        history = ok(again.get(f"{M}/workspaces/{created['id']}/history", headers=MEIRO))
-        assert [e["workspace"]["name"] for e in history["history_list"]] == [
-            "survivor v2",
-            "survivor",
-        ]
-        job_path = f"{M}/workspaces/100/jobs/{job['id']}"
-        assert ok(again.get(job_path, headers=MEIRO))["workspace_job"] == job
-        # The counters carried over too: a new id follows the old ones.
-        assert create_workspace(again, "after the restart")["id"] > created["id"]
+    again = served.client
+    assert ok(again.get("/_twin/clock")) == {"now": NOON, "frozen": True}
+    assert ok(again.get("/_twin/state")) == state
+    read = ok(workspace(again, created["id"]))["workspace"]
+    assert read["name"] == "survivor v2"
+    history = ok(again.get(f"{M}/workspaces/{created['id']}/history", headers=MEIRO))
+    assert [e["workspace"]["name"] for e in history["history_list"]] == [
+        "survivor v2",
+        "survivor",
+    ]
+    job_path = f"{M}/workspaces/100/jobs/{job['id']}"
+    assert ok(again.get(job_path, headers=MEIRO))["workspace_job"] == job
+    # The counters carried over too: a new id follows the old ones.
+    assert create_workspace(again, "after the restart")["id"] > created["id"]

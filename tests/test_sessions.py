@@ -1,10 +1,12 @@
-"""Per-session worlds (`X-Twin-Session`) over real HTTP, one suite run on memory, file and Redis.
+"""Per-session worlds (`X-Twin-Session`) over HTTP, one suite run on memory, file and Redis.
 
-Each backend gets two twin processes: `lane` with the default options, `full` with response
-validation on. On file and Redis both serve one store, so they share the
-default world and every session; on memory each holds its own. They serve the `empty` world: a
-session is made the same way at any size (a copy of the seed's build), and a small one keeps
-this suite fast; `test_a_standard_session_is_the_seeded_world_byte_for_byte` checks that size.
+Each backend gets two twins: `lane` with the default options, `full` with response validation
+on. On file and Redis they are two processes on one store, so they share the default world and
+every session; on memory two apps in this process, each with its own (as two processes would
+be). A third twin, `sleepy`, whose sessions expire after a second idle, is served in this process
+too: expiry is no matter of processes. They serve the `empty` world: a session is made the same
+way at any size (a copy of the seed's build), and a small one keeps this suite fast;
+`test_a_standard_session_is_the_seeded_world_byte_for_byte` checks that size.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import time
 
 import httpx
 import pytest
-from support import TEST_EPOCH, TEST_SEED, redis_db
+from support import TEST_EPOCH, TEST_SEED, in_process, redis_db
 
 from apitwin.app import create_app
 from apitwin.core.twin import Twin
@@ -45,6 +47,11 @@ def _args(store: str, *extra: str) -> tuple[str, ...]:
         store,
         *extra,
     )
+
+
+def _options(store: str, **extra) -> TwinOptions:
+    """`_args` for a twin in this process."""
+    return TwinOptions(seed=TEST_SEED, epoch=TEST_EPOCH, world="empty", store=store, **extra)
 
 
 @pytest.fixture(scope="module", params=["memory", "file", "redis"])
@@ -79,21 +86,41 @@ def store(stores) -> str:
 
 @pytest.fixture(scope="module")
 def servers(stores):
-    """(lane, full, sleepy): default options; responses validated; sessions idle 1 s.
+    """Clients of (lane, full): default options; responses validated.
 
-    Started side by side: a twin takes seconds to start on a busy machine."""
-    capped = _args(stores[0], "--max-sessions", str(SESSION_CAP))
-    made = [
-        TwinProcess(*capped),
-        TwinProcess(*capped, "--validate-responses"),
-        TwinProcess(*_args(stores[1], "--session-idle", "1")),
-    ]
-    with contextlib.ExitStack() as stack, concurrent.futures.ThreadPoolExecutor(3) as pool:
-        for server in made:
-            stack.callback(server.stop)
-        for started in [pool.submit(server.start) for server in made]:
-            started.result()
-        yield made
+    On file and Redis, processes of their own on one store, started side by side (a twin takes
+    seconds to start on a busy machine). On memory, two apps served in this process: two
+    worlds, as two processes hold, for a fraction of the start-up."""
+    with contextlib.ExitStack() as stack:
+        if stores[0] == "memory":
+            apps = [
+                create_app(_options("memory", max_sessions=SESSION_CAP)),
+                create_app(_options("memory", max_sessions=SESSION_CAP, validate_responses=True)),
+            ]
+            yield [stack.enter_context(in_process(app)) for app in apps]
+            return
+        capped = _args(stores[0], "--max-sessions", str(SESSION_CAP))
+        made = [TwinProcess(*capped), TwinProcess(*capped, "--validate-responses")]
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            for server in made:
+                stack.callback(server.stop)
+            for started in [pool.submit(server.start) for server in made]:
+                started.result()
+        # One client each for the module: a new httpx client costs tens of ms of CPU.
+        yield [stack.enter_context(_client(server)) for server in made]
+
+
+@pytest.fixture(scope="module")
+def sleepy(stores):
+    """A client of a twin in this process whose sessions expire after a second idle, on a store
+    of its own (its sweeps would drop the others' sessions if it shared their registry)."""
+    app = create_app(_options(stores[1], session_idle=1))
+    try:
+        with in_process(app) as client:
+            yield client
+    finally:
+        if stores[1] != "memory":  # a memory store has nothing to close
+            app.twin.default_world.store.close()
 
 
 def _client(server: TwinProcess) -> httpx.Client:
@@ -102,18 +129,16 @@ def _client(server: TwinProcess) -> httpx.Client:
 
 @pytest.fixture
 def lane(servers):
-    with _client(servers[0]) as client:
-        yield client
+    return servers[0]
 
 
 @pytest.fixture
 def full(servers, lane):
-    with _client(servers[1]) as client:
-        yield client
-        # The next test starts with no sessions (tests never rely on a pristine default world).
-        for each in (lane, client):  # on memory, each process has its own
-            for name in _names(each):
-                assert each.delete(f"/_twin/sessions/{name}").status_code == 204
+    yield servers[1]
+    # The next test starts with no sessions (tests never rely on a pristine default world).
+    for each in (lane, servers[1]):  # on memory, each process has its own
+        for name in _names(each):
+            assert each.delete(f"/_twin/sessions/{name}").status_code == 204
 
 
 def _names(client: httpx.Client) -> list[str]:
@@ -362,21 +387,21 @@ def test_processes_on_one_store_share_sessions(store, lane, full):
     assert "shared" in _names(full)
 
 
-def test_an_idle_session_is_dropped_and_made_afresh(stores, servers):
+def test_an_idle_session_is_dropped_and_made_afresh(stores, sleepy):
     store = stores[1]
     shared = store != "memory"
-    with _client(servers[2]) as client:
-        _create(client, "sleepy", "before the nap")
-        assert _stored_rows(store, "sleepy") > 0 or not shared
-        # Listing sweeps; no other request touches the session meanwhile. (No assertion that
-        # it is listed first: a busy machine may take longer than the idle second to ask.)
-        deadline = time.monotonic() + 10
-        while "sleepy" in _names(client) and time.monotonic() < deadline:
-            time.sleep(0.25)
-        assert "sleepy" not in _names(client)
-        assert _stored_rows(store, "sleepy") == 0  # its data left the backend
-        assert "before the nap" not in _workspace_names(client, "sleepy")  # made afresh
-        assert _stored_rows(store, "sleepy") > 0 or not shared
+    client = sleepy
+    _create(client, "sleepy", "before the nap")
+    assert _stored_rows(store, "sleepy") > 0 or not shared
+    # Listing sweeps; no other request touches the session meanwhile. (No assertion that
+    # it is listed first: a busy machine may take longer than the idle second to ask.)
+    deadline = time.monotonic() + 10
+    while "sleepy" in _names(client) and time.monotonic() < deadline:
+        time.sleep(0.25)
+    assert "sleepy" not in _names(client)
+    assert _stored_rows(store, "sleepy") == 0  # its data left the backend
+    assert "before the nap" not in _workspace_names(client, "sleepy")  # made afresh
+    assert _stored_rows(store, "sleepy") > 0 or not shared
 
 
 def _stored_rows(store: str, session: str) -> int:
