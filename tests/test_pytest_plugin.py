@@ -7,16 +7,22 @@ schemathesis' and faker's plugins take seconds to load in each subprocess and no
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 
 import httpx
 import pytest
+import uvicorn
 from support import ROOT
 
-from apitwin.serve.process import TwinProcess
+from apitwin.app import create_app
+from apitwin.options import TwinOptions
+from apitwin.serve.process import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -122,6 +128,16 @@ def passed(output: str) -> int:
     return int(tail.split(" passed")[0].split()[-1]) if " passed" in tail else 0
 
 
+def outcomes(output: str) -> dict[str, str]:
+    """Each user test's outcome (PASSED, FAILED, ERROR), from the -rA summary."""
+    found = {}
+    for line in output.splitlines():
+        word, _, rest = line.partition(" test_user.py::")
+        if word in {"PASSED", "FAILED", "ERROR"} and rest:
+            found[rest.split(" ")[0]] = word
+    return found
+
+
 WORLDS_AND_CLOCKS = """
 def test_1_writes_in_all_three_apis(apitwin):
     assert create_workspace(apitwin, "written by test 1") in {w["id"] for w in workspaces(apitwin)}
@@ -164,19 +180,8 @@ def test_4_keeps_real_time(apitwin):
 """
 
 
-def test_a_world_and_a_clock_per_test_on_all_three_apis(tmp_path):
-    done, output = run_user_suite(tmp_path, WORLDS_AND_CLOCKS)
-    assert done.returncode == 0, output
-    assert passed(output) == 4, output
-
-
-def test_a_twin_that_requires_an_admin_token_is_driven_with_it(tmp_path):
-    # $APITWIN_ADMIN_TOKEN reaches the twin the plugin starts; the plugin's own admin calls
-    # (sessions, clock, reset) must carry it.
-    env = {"APITWIN_ADMIN_TOKEN": "plugin-admin-secret"}
-    done, output = run_user_suite(tmp_path, WORLDS_AND_CLOCKS, env=env)
-    assert done.returncode == 0, output
-    assert passed(output) == 4, output
+WORLDS = ["test_1_writes_in_all_three_apis", "test_2_sees_none_of_it", "test_3_moves_its_clock"]
+WORLDS.append("test_4_keeps_real_time")
 
 
 PARALLEL = """
@@ -233,11 +238,39 @@ def test_6_a_wrong_marker(apitwin):
 """
 
 
-def test_a_marker_chooses_one_tests_seed_and_world(tmp_path):
-    done, output = run_user_suite(tmp_path, MARKERS)
-    assert passed(output) == 5, output
-    assert "ERROR test_user.py::test_6_a_wrong_marker" in output, output
+MARKED = ["test_1_default", "test_2_an_empty_world", "test_3_another_seed", "test_4_both"]
+MARKED.append("test_5_default_again")
+
+
+@pytest.fixture(scope="module")
+def worlds_and_markers(tmp_path_factory):
+    """One user run of both modules above: each starts a twin, and neither needs its own."""
+    return run_user_suite(tmp_path_factory.mktemp("plain"), WORLDS_AND_CLOCKS + MARKERS)[1]
+
+
+def test_a_world_and_a_clock_per_test_on_all_three_apis(worlds_and_markers):
+    found = outcomes(worlds_and_markers)
+    assert all(found.get(name) == "PASSED" for name in WORLDS), worlds_and_markers
+
+
+def test_a_marker_chooses_one_tests_seed_and_world(worlds_and_markers):
+    output = worlds_and_markers
+    found = outcomes(output)
+    assert all(found.get(name) == "PASSED" for name in MARKED), output
+    assert found.get("test_6_a_wrong_marker") == "ERROR", output
     assert "@pytest.mark.apitwin takes seed, world by keyword, not size" in output
+    assert passed(output) == len(WORLDS) + len(MARKED), output  # nothing else ran or failed
+
+
+def test_a_twin_that_requires_an_admin_token_is_driven_with_it(tmp_path):
+    # $APITWIN_ADMIN_TOKEN reaches the twin the plugin starts; the plugin's own admin calls
+    # (sessions, clock, reset) must carry it.
+    env = {"APITWIN_ADMIN_TOKEN": "plugin-admin-secret"}
+    done, output = run_user_suite(tmp_path, WORLDS_AND_CLOCKS + MARKERS, env=env)
+    found = outcomes(output)
+    assert all(found.get(name) == "PASSED" for name in WORLDS + MARKED), output
+    assert found.get("test_6_a_wrong_marker") == "ERROR", output
+    assert passed(output) == len(WORLDS) + len(MARKED), output
 
 
 OPTIONS = """
@@ -282,34 +315,53 @@ def test_2_sees_a_fresh_world(apitwin):
 """
 
 
+@contextlib.contextmanager
+def served_twin():
+    """A default twin (as `apitwin serve` with no options) on a free port, served from a thread
+    of this process: the user's run needs a twin it did not start, not another interpreter."""
+    url = f"http://127.0.0.1:{(port := free_port())}"
+    config = uvicorn.Config(create_app(TwinOptions()), port=port, log_level="error")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 15
+        while not server.started:
+            assert thread.is_alive() and time.monotonic() < deadline, "the twin did not start"
+            thread.join(timeout=0.02)  # returns at once if the server thread ended
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
 def test_an_existing_twin_by_option_or_environment(tmp_path):
-    with TwinProcess() as twin:
-        env = {"EXPECTED_URL": twin.url}
+    with served_twin() as url:
+        env = {"EXPECTED_URL": url}
         done, output = run_user_suite(
-            tmp_path, EXISTING, "--apitwin-url", twin.url, "--apitwin-world", "empty", env=env
+            tmp_path, EXISTING, "--apitwin-url", url, "--apitwin-world", "empty", env=env
         )
         assert done.returncode == 0, output
-        env["APITWIN_URL"] = twin.url
+        env["APITWIN_URL"] = url
         done, output = run_user_suite(tmp_path, EXISTING, "--apitwin-world", "empty", env=env)
         assert done.returncode == 0, output
         # Every test's session is gone, and the twin's own world was never touched.
-        assert httpx.get(twin.url + "/_twin/sessions").json()["sessions"] == []
-        meiro = httpx.get(twin.url + "/meiro/workspaces", headers={"X-Access-Token": "twin-token"})
+        assert httpx.get(url + "/_twin/sessions").json()["sessions"] == []
+        meiro = httpx.get(url + "/meiro/workspaces", headers={"X-Access-Token": "twin-token"})
         assert meiro.json()["workspaces"] and "mine" not in str(meiro.json())
         # The epoch is the given twin's own: asking for another one is a clear error.
         done, output = run_user_suite(
-            tmp_path, EXISTING, "--apitwin-url", twin.url, "--apitwin-epoch", "2026-11-01"
+            tmp_path, EXISTING, "--apitwin-url", url, "--apitwin-epoch", "2026-11-01"
         )
         assert done.returncode != 0 and "apitwin serve --epoch 2026-11-01" in output, output
 
 
 def test_a_run_without_the_fixture_starts_nothing(tmp_path):
-    # An unreachable --apitwin-url would fail the first test that used the fixture.
-    body = "def test_plain():\n    assert True\n"
+    # An unreachable --apitwin-url fails the first test that uses the fixture, and only it: the
+    # plain test of the same run passes, so nothing was started or reached for it.
+    body = "def test_plain():\n    assert True\n\n\ndef test_with_it(apitwin):\n    pass\n"
     done, output = run_user_suite(tmp_path, body, "--apitwin-url", "http://127.0.0.1:9")
-    assert done.returncode == 0 and passed(output) == 1, output
-    body += "\n\ndef test_with_it(apitwin):\n    pass\n"
-    done, output = run_user_suite(tmp_path, body, "--apitwin-url", "http://127.0.0.1:9")
+    assert outcomes(output) == {"test_plain": "PASSED", "test_with_it": "ERROR"}, output
     assert "apitwin: no twin answers at http://127.0.0.1:9" in output, output
 
 
