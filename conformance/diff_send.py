@@ -11,15 +11,15 @@ import shlex
 import urllib.parse
 
 import httpx
-import yaml
 
+from apitwin.apis.spec_index import HTTP_METHODS, load_spec, spec_file
 from apitwin.pipeline.journal import is_secret
 
 from .auth import TokenSource
 from .credentials import Credentials, Redactor
 from .diff_compare import Answer
 from .diff_ids import IdMap
-from .profiles import HTTP_METHODS, ApiProfile, AuthKind
+from .profiles import ApiProfile, AuthKind
 
 # Not sent on: the connection's own headers, and every credential (each side brings its own).
 _DROPPED = {
@@ -153,7 +153,7 @@ class SpecIndex:
     """The spec's operations by method and path template, to name a request's operation."""
 
     def __init__(self, profile: ApiProfile) -> None:
-        spec = yaml.safe_load(profile.spec_path.read_text(encoding="utf-8"))
+        spec = load_spec(spec_file(profile.name))
         self.spec = spec
         self.routes: list[tuple[str, re.Pattern, str]] = []
         for template, item in spec.get("paths", {}).items():

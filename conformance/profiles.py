@@ -6,11 +6,7 @@ import dataclasses
 import enum
 import pathlib
 
-import yaml
-
-from apitwin.apis import APIS, SPECS_DIR
-
-HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+from apitwin.apis import APIS, SPECS_DIR, spec_index
 
 
 class AuthKind(enum.StrEnum):
@@ -36,13 +32,7 @@ class ApiProfile:
     token_header: str | None = None
 
     def operation_ids(self) -> list[str]:
-        spec = yaml.safe_load(self.spec_path.read_text(encoding="utf-8"))
-        return [
-            operation["operationId"]
-            for item in spec.get("paths", {}).values()
-            for method, operation in item.items()
-            if method in HTTP_METHODS and "operationId" in operation
-        ]
+        return [operation.operation_id for operation in spec_index.operations(self.name)]
 
     def unknown_operations(self, wanted) -> list[str]:
         known = set(self.operation_ids())
