@@ -8,15 +8,22 @@ import contextlib
 import datetime
 import io
 import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
 
 import httpx
 import pytest
+import uvicorn
 from breaker import BrokenDeployment, DropField, RetypeField, WrongStatus
 from support import CLI_CREDENTIALS
 
+from apitwin.app import create_app
 from apitwin.conformance import diff_cli, har
 from apitwin.conformance.profiles import PROFILES
-from apitwin.serve.process import TwinProcess
+from apitwin.conformance.target import TWIN_EPOCH
+from apitwin.options import DEFAULT_SEED, TwinOptions, admin_headers
 
 pytestmark = pytest.mark.slow  # starts twins
 
@@ -59,11 +66,56 @@ def record(base: str, path, headers: dict[str, str]) -> None:
     har.write(path, entries)
 
 
+@contextlib.contextmanager
+def _served(app) -> Iterator[str]:
+    """`app` on uvicorn in a thread of this process, on a free loopback port: its URL."""
+    sock = socket.create_server(("127.0.0.1", 0))  # bound here: no other process can take it
+    server = uvicorn.Server(uvicorn.Config(app, log_level="error", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not server.started:
+            assert thread.is_alive() and time.monotonic() < deadline, "the twin did not start"
+            time.sleep(0.02)
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
 @pytest.fixture(scope="module")
-def recording(tmp_path_factory):
+def twins():
+    """`twins(api, seed)`: the URL of the module's one twin of that API, reset to the world of
+    `seed` (state and counters as a twin started with --seed SEED has them) for each test;
+    `target=True`: another one, as `apitwin diff` starts its side B (its epoch, its clock frozen
+    there). The twins' apps are served in this process (these tests are about the diff, not the
+    twin's process), each started when first asked for: a start costs more than a test's
+    requests."""
+    started: dict[tuple[str, bool], str] = {}
+    with contextlib.ExitStack() as stack:
+        admin = stack.enter_context(httpx.Client(headers=admin_headers(), timeout=10))
+
+        def twin(api: str, seed: int, target: bool = False) -> str:
+            if (api, target) not in started:
+                options = TwinOptions(api=api, epoch=TWIN_EPOCH if target else None)
+                started[api, target] = stack.enter_context(_served(create_app(options)))
+            url = started[api, target]
+            reset = admin.post(url + "/_twin/reset", json={"seed": seed})
+            assert reset.status_code == 200 and reset.json()["seed"] == seed, reset.text
+            if target:
+                frozen = {"freeze": True, "set": f"{TWIN_EPOCH}T00:00:00Z"}
+                admin.post(url + "/_twin/clock", json=frozen).raise_for_status()
+            return url
+
+        yield twin
+
+
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory, twins):
     path = tmp_path_factory.mktemp("har") / "meiro.har"
-    with TwinProcess("--api", "meiro", "--seed", "11") as twin:
-        record(twin.url, path, TOKEN)
+    record(twins("meiro", 11), path, TOKEN)
     assert "twin-token" not in path.read_text()  # redacted on the way out
     return path
 
@@ -104,12 +156,9 @@ def test_a_recording_against_a_twin_of_the_same_seed_shows_no_difference(recordi
     ],
     ids=["changed-type", "dropped-field", "other-status", "echo-changed"],
 )
-def test_a_breaking_upstream_shows_each_break(recording, tmp_path, fault, expected):
+def test_a_breaking_upstream_shows_each_break(recording, tmp_path, fault, expected, twins):
     # The target's new workspace gets another id than the recorded one: carried over.
-    with (
-        TwinProcess("--api", "meiro", "--seed", "11") as twin,
-        BrokenDeployment(twin.url, [fault]) as broken,
-    ):
+    with BrokenDeployment(twins("meiro", 11), [fault]) as broken:
         code, out, report = diff(
             "--api", "meiro", "--replay", str(recording), "--target", broken.url,
             "--token", "twin-token", tmp_path=tmp_path,
@@ -130,27 +179,27 @@ def test_a_breaking_upstream_shows_each_break(recording, tmp_path, fault, expect
 
 
 @pytest.mark.parametrize("api", ["ylem", "director", "meiro"])
-def test_live_twins_of_different_seeds_show_no_difference(api, tmp_path):
-    with TwinProcess("--api", api, "--seed", "7") as twin:
-        base = twin.url + PROFILES[api].twin_root
-        code, out, report = diff(
-            "--api", api, "--base-url", base, *CLI_CREDENTIALS[api], "--max-examples", "2",
-            "--seed", "1", tmp_path=tmp_path,
-        )  # fmt: skip
+def test_live_twins_of_different_seeds_show_no_difference(api, tmp_path, twins):
+    base = twins(api, 7) + PROFILES[api].twin_root
+    code, out, report = diff(
+        "--api", api, "--base-url", base, *CLI_CREDENTIALS[api], "--max-examples", "2",
+        "--seed", "1", tmp_path=tmp_path,
+    )  # fmt: skip
     assert code == 0, out
     assert report["differences"] == 0 and report["compared"] >= 20, out
     assert "link" in out and "example" in out  # the links were followed, the examples sent
     assert not any(secret in out + json.dumps(report) for secret in SECRETS)
 
 
-def test_live_finds_a_break_between_deployment_and_twin(tmp_path):
-    with TwinProcess("--api", "meiro", "--seed", "7") as twin:
-        fault = DropField("GET", r"/workspaces/\d+", pointer="workspace/name")
-        with BrokenDeployment(twin.url, [fault]) as broken:
-            code, out, report = diff(
-                "--api", "meiro", "--base-url", broken.url, "--token", "twin-token",
-                "--max-examples", "1", "--seed", "1", tmp_path=tmp_path,
-            )  # fmt: skip
+def test_live_finds_a_break_between_deployment_and_twin(tmp_path, twins):
+    fault = DropField("GET", r"/workspaces/\d+", pointer="workspace/name")
+    # The twin (B) as --target: the live tests above start theirs.
+    target = twins("meiro", DEFAULT_SEED, target=True)
+    with BrokenDeployment(twins("meiro", 7), [fault]) as broken:
+        code, out, report = diff(
+            "--api", "meiro", "--base-url", broken.url, "--target", target,
+            *CLI_CREDENTIALS["meiro"], "--max-examples", "1", "--seed", "1", tmp_path=tmp_path,
+        )  # fmt: skip
     assert code == 1, out
     paths = {d["path"] for item in report["items"] for d in item["differences"]}
     assert paths == {"workspace.name"}, out
@@ -171,14 +220,15 @@ def _exchange(response: httpx.Response) -> har.Exchange:
     )
 
 
-def test_a_ylem_recording_is_reauthorised_with_the_targets_client(tmp_path):
+def test_a_ylem_recording_is_reauthorised_with_the_targets_client(tmp_path, twins):
     """The recording's client secret and Bearer tokens are redacted: the replay fetches its own
     token from the target and sends the target's client on the token endpoint."""
     pipeline = "5c0b8a3e-7f4d-4e9a-8c21-1d6f3b2a9e40"  # the documented pipeline
     client = {"grant_type": "client_credentials", "client_id": "twin-client"}
     client["client_secret"] = "twin-secret"
     path = tmp_path / "ylem.har"
-    with TwinProcess("--api", "ylem") as twin, httpx.Client(base_url=twin.url, timeout=10) as c:
+    twin = twins("ylem", DEFAULT_SEED)
+    with httpx.Client(base_url=twin, timeout=10) as c:
         issued = c.post("/v1/oauth/token", params=client)
         token = issued.json()["access_token"]
         c.headers["Authorization"] = f"Bearer {token}"
@@ -187,15 +237,24 @@ def test_a_ylem_recording_is_reauthorised_with_the_targets_client(tmp_path):
     assert [r.status_code for r in (issued, started, stats)] == [200, 201, 200]
     har.write(path, [har.entry(_exchange(r)) for r in (issued, started, stats)])
     assert "twin-secret" not in path.read_text() and token not in path.read_text()
-    code, out, report = diff("--api", "ylem", "--replay", str(path), tmp_path=tmp_path)
+    # The replay's target: the same twin, reset to the world the recording started from.
+    target = twins("ylem", DEFAULT_SEED) + PROFILES["ylem"].twin_root
+    code, out, report = diff(
+        "--api", "ylem", "--replay", str(path), "--target", target, *CLI_CREDENTIALS["ylem"],
+        tmp_path=tmp_path,
+    )  # fmt: skip
     assert code == 0, out
     assert report["compared"] == 3 and report["differences"] == 0, out
     assert not any(secret in out + json.dumps(report) for secret in SECRETS)
 
 
-def test_an_unreachable_deployment_is_a_usage_error(tmp_path, capsys):
+def test_an_unreachable_deployment_is_a_usage_error(tmp_path, capsys, twins):
+    # A running twin as the target (B): only the deployment (A) is unreachable.
+    target = twins("director", DEFAULT_SEED) + PROFILES["director"].twin_root
     code, out, report = diff(
-        "--api", "director", "--base-url", "http://127.0.0.1:9", tmp_path=tmp_path
-    )
+        "--api", "director", "--base-url", "http://127.0.0.1:9", "--target", target,
+        tmp_path=tmp_path,
+    )  # fmt: skip
     err = capsys.readouterr().err
-    assert code == 2 and report is None and err.count("\n") == 1 and "cannot reach" in err
+    assert code == 2 and report is None and err.count("\n") == 1
+    assert "cannot reach http://127.0.0.1:9" in err, err

@@ -5,8 +5,9 @@ SIGTERM and Ctrl-C write the reports; an unreachable upstream is a 502 and an er
 traceback.
 
 The fast tests drive the ASGI app in-process against a mock upstream; the slow ones run
-`apitwin proxy` as a user does, in front of twins (and of a twin behind tests/breaker.py's
-contract-breaking proxy), every process on a free 127.0.0.1 port and always stopped.
+`apitwin proxy` as a user does, in front of twins served on uvicorn in this process (and of a
+twin behind tests/breaker.py's contract-breaking proxy), every server on a free 127.0.0.1 port
+and always stopped.
 """
 
 from __future__ import annotations
@@ -18,12 +19,15 @@ import gzip
 import json
 import signal
 import socket
+import threading
 import time
 import types
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 
 import httpx
 import pytest
+import uvicorn
 import yaml
 from breaker import BrokenDeployment, DropField, RetypeField
 from proxying import ProxyProcess
@@ -34,8 +38,8 @@ from apitwin.app import create_app
 from apitwin.conformance import har, proxy_cli
 from apitwin.conformance.profiles import PROFILES
 from apitwin.conformance.proxy import HOP_BY_HOP, ProxyApp, Route, Seen
-from apitwin.options import TwinOptions
-from apitwin.serve.process import TwinProcess, free_port
+from apitwin.options import TwinOptions, admin_headers
+from apitwin.serve.process import free_port
 
 MEIRO = {"X-Access-Token": "twin-token"}
 YLEM_CLIENT = {
@@ -555,18 +559,45 @@ def test_usage_errors_are_one_line(tmp_path, capsys):
 
 
 @contextlib.contextmanager
-def _frozen_twins(api: str):
-    """Two twins of the same seed, epoch and frozen clock: the same requests, the same answers."""
-    with (
-        TwinProcess("--api", api, "--epoch", TEST_EPOCH) as one,
-        TwinProcess("--api", api, "--epoch", TEST_EPOCH) as other,
-    ):
-        for twin in (one, other):
-            frozen = httpx.post(
-                twin.url + "/_twin/clock", json={"freeze": True, "set": f"{TEST_EPOCH}T00:00:00Z"}
-            )
-            frozen.raise_for_status()
-        yield one, other
+def _served(app) -> Iterator[str]:
+    """`app` on uvicorn in a thread of this process, on a free loopback port: its URL."""
+    sock = socket.create_server(("127.0.0.1", 0))  # bound here: no other process can take it
+    server = uvicorn.Server(uvicorn.Config(app, log_level="error", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not server.started:
+            assert thread.is_alive() and time.monotonic() < deadline, "the twin did not start"
+            time.sleep(0.02)
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+@pytest.fixture(scope="module")
+def twins():
+    """`twins(api)`: the URL of the module's one twin of that API, at each call reset to its
+    seeded world (state, counters) with its clock frozen at the test epoch: the same requests
+    get the same answers after each reset. The twin's app is served in this process (these
+    tests are about the proxy's process), started when first asked for: a start costs more
+    than all of a test's requests."""
+    started: dict[str, str] = {}
+    with contextlib.ExitStack() as stack:
+        admin = stack.enter_context(httpx.Client(headers=admin_headers(), timeout=10))
+
+        def twin(api: str) -> str:
+            if api not in started:
+                app = create_app(TwinOptions(api=api, epoch=TEST_EPOCH))
+                started[api] = stack.enter_context(_served(app))
+            frozen = {"freeze": True, "set": f"{TEST_EPOCH}T00:00:00Z"}
+            for path, body in (("reset", {}), ("clock", frozen)):
+                admin.post(f"{started[api]}/_twin/{path}", json=body).raise_for_status()
+            return started[api]
+
+        yield twin
 
 
 def _session(api: str, client: httpx.Client) -> list[httpx.Response]:
@@ -610,18 +641,18 @@ def _same(proxied: httpx.Response, direct: httpx.Response) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("api", ["meiro", "director", "ylem"])
-def test_traffic_to_a_clean_twin_passes_unchanged_and_clean(api, tmp_path):
-    behind_root = PROFILES[api].twin_root
-    with _frozen_twins(api) as (behind, direct):
-        upstream = behind.url + behind_root  # the twin serves the API at its documented root
-        with ProxyProcess(tmp_path, "--api", api, "--upstream", upstream) as proxy:
-            # The proxy's URL is the documented root; the session's paths carry Ylem's /v1.
-            origin = proxy.url.removesuffix("/v1")
-            with httpx.Client(base_url=origin, timeout=10) as client:
-                through = _session(api, client)
-            with httpx.Client(base_url=direct.url, timeout=10) as client:
-                straight = _session(api, client)
-            stopped = proxy.stop()
+def test_traffic_to_a_clean_twin_passes_unchanged_and_clean(api, tmp_path, twins):
+    twin = twins(api)
+    upstream = twin + PROFILES[api].twin_root  # the twin serves the API at its documented root
+    with ProxyProcess(tmp_path, "--api", api, "--upstream", upstream) as proxy:
+        # The proxy's URL is the documented root; the session's paths carry Ylem's /v1.
+        origin = proxy.url.removesuffix("/v1")
+        with httpx.Client(base_url=origin, timeout=10) as client:
+            through = _session(api, client)
+        stopped = proxy.stop()
+    # The same session straight to the same twin, reset to the world and clock it started from.
+    with httpx.Client(base_url=twins(api), timeout=10) as client:
+        straight = _session(api, client)
     for proxied, answered in zip(through, straight, strict=True):
         _same(proxied, answered)
     assert stopped.code == 0, stopped.stderr
@@ -636,14 +667,15 @@ def test_traffic_to_a_clean_twin_passes_unchanged_and_clean(api, tmp_path):
 
 
 @pytest.mark.slow
-def test_a_contract_breaking_upstream_is_reported_by_field(tmp_path):
+def test_a_contract_breaking_upstream_is_reported_by_field_and_ctrl_c_writes_the_reports(
+    tmp_path, twins
+):
     faults = [
         RetypeField("GET", r"/workspaces/\d+", pointer="/workspace/name", value=3),
         DropField("GET", "/workspaces", pointer="/workspaces/*/user_id"),
     ]
     with (
-        TwinProcess("--api", "meiro") as twin,
-        BrokenDeployment(twin.url, faults) as broken,
+        BrokenDeployment(twins("meiro"), faults) as broken,
         ProxyProcess(tmp_path, "--api", "meiro", "--upstream", broken.url) as proxy,
     ):
         with httpx.Client(base_url=proxy.url, headers=MEIRO, timeout=10) as client:
@@ -653,8 +685,19 @@ def test_a_contract_breaking_upstream_is_reported_by_field(tmp_path):
             workspace = listed.json()["workspaces"][0]["id"]
             assert client.get(f"/workspaces/{workspace}").json()["workspace"]["name"] == 3
             client.get("/workspaces")  # the same violation again: counted, not repeated
-        stopped = proxy.stop()
-    assert stopped.code == 1
+        # The report is kept current while the proxy runs; JUnit is written at the stop.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            running = json.loads(proxy.report.read_text())
+            if running["exchanges"] == 3:
+                break
+            time.sleep(0.05)
+        assert running["running"] is True and running["exit_code"] == 1, running
+        assert not proxy.junit.exists()
+        stopped = proxy.stop(signal.SIGINT)  # Ctrl-C
+    assert stopped.code == 1 and "Traceback" not in stopped.stderr
+    assert stopped.report["running"] is False and stopped.report["exit_code"] == 1
+    assert "FAILED: 2 violation(s)" in stopped.stdout
     lines = [line for line in stopped.stderr.splitlines() if "VIOLATION" in line]
     assert len(lines) == 3, stopped.stderr
     # Each answer is checked once the client has it, so lines of answers close in time may
@@ -680,11 +723,9 @@ def test_a_contract_breaking_upstream_is_reported_by_field(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_client_request_the_spec_does_not_allow_fails_the_run(tmp_path):
-    with (
-        TwinProcess("--api", "meiro") as twin,
-        ProxyProcess(tmp_path, "--api", "meiro", "--upstream", twin.url) as proxy,
-    ):
+def test_a_client_request_the_spec_does_not_allow_fails_the_run(tmp_path, twins):
+    upstream = twins("meiro")
+    with ProxyProcess(tmp_path, "--api", "meiro", "--upstream", upstream) as proxy:
         with httpx.Client(base_url=proxy.url, headers=MEIRO, timeout=10) as client:
             assert client.get("/workspaces", params={"order_dir": "DESC"}).status_code == 200
             assert client.get("/workspaces", params={"sort": "name"}).status_code == 400
@@ -704,13 +745,13 @@ def test_a_client_request_the_spec_does_not_allow_fails_the_run(tmp_path):
         "request_conformance · POST /workspaces -> 415 · Request does not conform to the "
         "spec in the Content-Type header: Invalid Content-type (text/plain)" in lines[1]
     )
-    assert ET.parse(proxy.junit).getroot().get("failures") == "2"
+    assert ET.parse(proxy.junit).getroot().get("failures") == "2"  # written at the SIGTERM
     assert len(har.exchanges(proxy.recording)) == 3
     assert "twin-token" not in stopped.stderr + proxy.report.read_text()
 
 
 @pytest.mark.slow
-def test_a_known_deviation_does_not_fail_the_run(tmp_path):
+def test_a_known_deviation_does_not_fail_the_run(tmp_path, twins):
     known = tmp_path / "known.yaml"
     known.write_text(
         "deviations:\n"
@@ -725,7 +766,7 @@ def test_a_known_deviation_does_not_fail_the_run(tmp_path):
         "    reason: browsers ask for it\n"
     )
     faults = [RetypeField("GET", r"/workspaces/\d+", pointer="/workspace/name", value=3)]
-    with TwinProcess("--api", "meiro") as twin, BrokenDeployment(twin.url, faults) as broken:
+    with BrokenDeployment(twins("meiro"), faults) as broken:
         args = ("--api", "meiro", "--upstream", broken.url, "--known", str(known))
         with ProxyProcess(tmp_path, *args) as proxy:
             with httpx.Client(base_url=proxy.url, headers=MEIRO, timeout=10) as client:
@@ -741,11 +782,9 @@ def test_a_known_deviation_does_not_fail_the_run(tmp_path):
 
 
 @pytest.mark.slow
-def test_the_recording_is_har_without_a_credential(tmp_path):
-    with (
-        TwinProcess("--api", "ylem") as twin,
-        ProxyProcess(tmp_path, "--api", "ylem", "--upstream", twin.url + "/v1") as proxy,
-    ):
+def test_the_recording_is_har_without_a_credential(tmp_path, twins):
+    twin = twins("ylem")
+    with ProxyProcess(tmp_path, "--api", "ylem", "--upstream", twin + "/v1") as proxy:
         with httpx.Client(base_url=proxy.url, timeout=10) as client:
             issued = client.post("/oauth/token", params=YLEM_CLIENT).json()
             secrets = ["twin-secret", issued["access_token"], issued["refresh_token"]]
@@ -765,7 +804,7 @@ def test_the_recording_is_har_without_a_credential(tmp_path):
     assert stopped.code == 1  # the undocumented operation
     recorded = har.exchanges(proxy.recording)
     assert [e.method for e in recorded] == ["POST", "POST", "GET"]
-    assert recorded[0].url.startswith(twin.url + "/v1/oauth/token?")
+    assert recorded[0].url.startswith(twin + "/v1/oauth/token?")
     assert recorded[1].status == 201 and recorded[1].request_header("authorization") == (
         "Bearer [REDACTED]"
     )
@@ -782,32 +821,6 @@ def test_the_recording_is_har_without_a_credential(tmp_path):
     for name, text in outputs.items():
         for secret in secrets:
             assert secret not in text, (name, secret)
-
-
-@pytest.mark.slow
-def test_ctrl_c_writes_the_reports_and_the_report_is_current_before(tmp_path):
-    faults = [RetypeField("GET", r"/workspaces/\d+", pointer="/workspace/name", value=3)]
-    with (
-        TwinProcess("--api", "meiro") as twin,
-        BrokenDeployment(twin.url, faults) as broken,
-        ProxyProcess(tmp_path, "--api", "meiro", "--upstream", broken.url) as proxy,
-    ):
-        with httpx.Client(base_url=proxy.url, headers=MEIRO, timeout=10) as client:
-            workspace = client.get("/workspaces").json()["workspaces"][0]["id"]
-            client.get(f"/workspaces/{workspace}")
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            running = json.loads(proxy.report.read_text())
-            if running["exchanges"] == 2:
-                break
-            time.sleep(0.05)
-        assert running["running"] is True and running["exit_code"] == 1, running
-        assert not proxy.junit.exists()  # JUnit is written at the stop
-        stopped = proxy.stop(signal.SIGINT)
-    assert stopped.code == 1 and "Traceback" not in stopped.stderr
-    assert stopped.report["running"] is False and stopped.report["exit_code"] == 1
-    assert ET.parse(proxy.junit).getroot().get("failures") == "1"
-    assert "FAILED: 1 violation(s)" in stopped.stdout
 
 
 @pytest.mark.slow
@@ -828,11 +841,9 @@ def test_an_unreachable_upstream_is_a_502_and_an_error(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_killed_proxy_leaves_a_valid_recording(tmp_path):
-    with (
-        TwinProcess("--api", "meiro") as twin,
-        ProxyProcess(tmp_path, "--api", "meiro", "--upstream", twin.url) as proxy,
-    ):
+def test_a_killed_proxy_leaves_a_valid_recording(tmp_path, twins):
+    upstream = twins("meiro")
+    with ProxyProcess(tmp_path, "--api", "meiro", "--upstream", upstream) as proxy:
         with httpx.Client(base_url=proxy.url, headers=MEIRO, timeout=10) as client:
             for number in range(20):
                 client.post("/workspaces", json={"name": f"workspace {number}"})
