@@ -190,3 +190,29 @@ def in_process(app, **client) -> Iterator[httpx.Client]:
             yield c
     finally:
         transport.shutdown()
+
+
+@contextlib.contextmanager
+def served_in_thread(app) -> Iterator[str]:
+    """`app` on uvicorn in a thread of this process, on a free loopback port: its URL. For tests
+    about another process (a proxy, a diff, a user's suite) that need a twin it did not start:
+    a twin process costs more CPU than all of such a test's requests."""
+    import socket
+    import time
+
+    import uvicorn
+
+    sock = socket.create_server(("127.0.0.1", 0))  # bound here: no other process can take it
+    server = uvicorn.Server(uvicorn.Config(app, log_level="error", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 15
+        while not server.started:
+            assert thread.is_alive() and time.monotonic() < deadline, "the twin did not start"
+            thread.join(timeout=0.02)  # returns at once if the server thread ended
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()

@@ -8,16 +8,11 @@ import contextlib
 import datetime
 import io
 import json
-import socket
-import threading
-import time
-from collections.abc import Iterator
 
 import httpx
 import pytest
-import uvicorn
 from breaker import BrokenDeployment, DropField, RetypeField, WrongStatus
-from support import CLI_CREDENTIALS
+from support import CLI_CREDENTIALS, served_in_thread
 
 from apitwin.app import create_app
 from apitwin.conformance import diff_cli, har
@@ -66,25 +61,6 @@ def record(base: str, path, headers: dict[str, str]) -> None:
     har.write(path, entries)
 
 
-@contextlib.contextmanager
-def _served(app) -> Iterator[str]:
-    """`app` on uvicorn in a thread of this process, on a free loopback port: its URL."""
-    sock = socket.create_server(("127.0.0.1", 0))  # bound here: no other process can take it
-    server = uvicorn.Server(uvicorn.Config(app, log_level="error", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 10
-        while not server.started:
-            assert thread.is_alive() and time.monotonic() < deadline, "the twin did not start"
-            time.sleep(0.02)
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
-
-
 @pytest.fixture(scope="module")
 def twins():
     """`twins(api, seed)`: the URL of the module's one twin of that API, reset to the world of
@@ -100,7 +76,7 @@ def twins():
         def twin(api: str, seed: int, target: bool = False) -> str:
             if (api, target) not in started:
                 options = TwinOptions(api=api, epoch=TWIN_EPOCH if target else None)
-                started[api, target] = stack.enter_context(_served(create_app(options)))
+                started[api, target] = stack.enter_context(served_in_thread(create_app(options)))
             url = started[api, target]
             reset = admin.post(url + "/_twin/reset", json={"seed": seed})
             assert reset.status_code == 200 and reset.json()["seed"] == seed, reset.text

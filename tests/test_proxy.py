@@ -19,19 +19,16 @@ import gzip
 import json
 import signal
 import socket
-import threading
 import time
 import types
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 
 import httpx
 import pytest
-import uvicorn
 import yaml
 from breaker import BrokenDeployment, DropField, RetypeField
 from proxying import ProxyProcess
-from support import PIPELINE, TEST_EPOCH, in_process
+from support import PIPELINE, TEST_EPOCH, in_process, served_in_thread
 
 from apitwin.apis import SPECS_DIR
 from apitwin.app import create_app
@@ -558,25 +555,6 @@ def test_usage_errors_are_one_line(tmp_path, capsys):
 # --- end to end -------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _served(app) -> Iterator[str]:
-    """`app` on uvicorn in a thread of this process, on a free loopback port: its URL."""
-    sock = socket.create_server(("127.0.0.1", 0))  # bound here: no other process can take it
-    server = uvicorn.Server(uvicorn.Config(app, log_level="error", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 10
-        while not server.started:
-            assert thread.is_alive() and time.monotonic() < deadline, "the twin did not start"
-            time.sleep(0.02)
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
-
-
 @pytest.fixture(scope="module")
 def twins():
     """`twins(api)`: the URL of the module's one twin of that API, at each call reset to its
@@ -591,7 +569,7 @@ def twins():
         def twin(api: str) -> str:
             if api not in started:
                 app = create_app(TwinOptions(api=api, epoch=TEST_EPOCH))
-                started[api] = stack.enter_context(_served(app))
+                started[api] = stack.enter_context(served_in_thread(app))
             frozen = {"freeze": True, "set": f"{TEST_EPOCH}T00:00:00Z"}
             for path, body in (("reset", {}), ("clock", frozen)):
                 admin.post(f"{started[api]}/_twin/{path}", json=body).raise_for_status()

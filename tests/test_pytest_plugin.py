@@ -7,22 +7,17 @@ schemathesis' and faker's plugins take seconds to load in each subprocess and no
 
 from __future__ import annotations
 
-import contextlib
 import os
 import subprocess
 import sys
 import textwrap
-import threading
-import time
 
 import httpx
 import pytest
-import uvicorn
-from support import ROOT
+from support import ROOT, served_in_thread
 
 from apitwin.app import create_app
 from apitwin.options import TwinOptions
-from apitwin.serve.process import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -315,28 +310,8 @@ def test_2_sees_a_fresh_world(apitwin):
 """
 
 
-@contextlib.contextmanager
-def served_twin():
-    """A default twin (as `apitwin serve` with no options) on a free port, served from a thread
-    of this process: the user's run needs a twin it did not start, not another interpreter."""
-    url = f"http://127.0.0.1:{(port := free_port())}"
-    config = uvicorn.Config(create_app(TwinOptions()), port=port, log_level="error")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 15
-        while not server.started:
-            assert thread.is_alive() and time.monotonic() < deadline, "the twin did not start"
-            thread.join(timeout=0.02)  # returns at once if the server thread ended
-        yield url
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
 def test_an_existing_twin_by_option_or_environment(tmp_path):
-    with served_twin() as url:
+    with served_in_thread(create_app(TwinOptions())) as url:
         env = {"EXPECTED_URL": url}
         done, output = run_user_suite(
             tmp_path, EXISTING, "--apitwin-url", url, "--apitwin-world", "empty", env=env
