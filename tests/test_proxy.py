@@ -825,7 +825,14 @@ def test_a_killed_proxy_leaves_a_valid_recording(tmp_path, twins):
         with httpx.Client(base_url=proxy.url, headers=MEIRO, timeout=10) as client:
             for number in range(20):
                 client.post("/workspaces", json={"name": f"workspace {number}"})
-        time.sleep(0.5)  # past the quarter second a rewrite may wait
+        # The files are rewritten at most every quarter second: wait (bounded) for the last one.
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError, ValueError):
+                report = json.loads(proxy.report.read_text())
+                if report["exchanges"] == len(har.exchanges(proxy.recording)) == 20:
+                    break
+            time.sleep(0.05)
         stopped = proxy.stop(signal.SIGKILL)
     assert stopped.code == -signal.SIGKILL
     assert len(har.exchanges(proxy.recording)) == 20
