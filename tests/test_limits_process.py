@@ -24,6 +24,7 @@ DEADLINE = 1.0
 SLACK = 2.0  # a shared, busy machine
 HALF = b"GET /director/api/ping HTTP/1.1\r\nHost: 127.0.0.1\r\n"  # no blank line: never done
 PING = "/director/api/ping"
+MAX_CONNECTIONS = 200
 TOKEN_PATH = "/ylem/v1/oauth/token"
 
 
@@ -37,7 +38,7 @@ def _twin(folder, *extra: str) -> TwinProcess:
 @pytest.fixture(scope="module")
 def one_worker(tmp_path_factory):
     """More held sockets than --max-connections are the point of a test below."""
-    with _twin(tmp_path_factory.mktemp("one"), "--max-connections", "200") as twin:
+    with _twin(tmp_path_factory.mktemp("one"), "--max-connections", str(MAX_CONNECTIONS)) as twin:
         yield twin
 
 
@@ -93,8 +94,9 @@ def test_held_half_open_sockets_are_closed_and_their_descriptors_freed(one_worke
     opened = time.monotonic()
     held = [_half_open(twin.port) for _ in range(held_count)]
     try:
-        refused = httpx.get(twin.url + PING, timeout=SLACK)
         peak = _descriptors(twin.pid)
+        refused = httpx.get(twin.url + PING, timeout=SLACK)
+        peak = max(peak, _descriptors(twin.pid))
         deadline = opened + DEADLINE + SLACK * 2
         while (served := httpx.get(twin.url + PING, timeout=SLACK)).status_code != 200:
             assert time.monotonic() < deadline, served.status_code
@@ -107,7 +109,9 @@ def test_held_half_open_sockets_are_closed_and_their_descriptors_freed(one_worke
     time.sleep(0.2)
     after = _descriptors(twin.pid)
     assert refused.status_code == 503  # the held sockets count against --max-connections
-    assert peak >= before + held_count * 0.9
+    # On a busy machine the first sockets may reach their deadline before the last are opened:
+    # the twin holds at least the --max-connections it refused the request over.
+    assert peak >= before + MAX_CONNECTIONS * 0.9, (before, peak)
     assert all(ending.startswith(b"HTTP/1.1 408") for ending in endings)
     assert after <= before + 5, (before, peak, after)
     print(f"fds: {before} before, {peak} held, {after} after; served {answered_after:.2f} s in")
