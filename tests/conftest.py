@@ -109,3 +109,10 @@ def pytest_collection_modifyitems(items):
     """The tests that start processes of their own first: spread over the xdist workers while the
     quick in-process ones wait, they leave no long test to run alone at the end."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+def pytest_xdist_auto_num_workers(config):
+    """`-n auto`: half as many workers again as cores (3 on 2). Many tests wait on processes
+    of their own (a Director or a browser starting, a deadline passing): with one worker per
+    core, a core idles through each wait."""
+    return max(2, (os.cpu_count() or 1) * 3 // 2)
