@@ -153,6 +153,8 @@ def test_static_docs_open_from_disk(page, tmp_path):  # noqa: F811
         page.click(f"a[href='{name}/docs.html']")
         ids, routes = _listed_in_swagger_ui(page)
         assert (ids, routes) == _documented(name)
+        if name != "meiro":  # one page shows the exported Redoc (the same page for each API)
+            continue
         page.click("nav >> text=Redoc")
         page.wait_for_selector("[data-section-id^='operation/']")
         count = page.locator("[data-section-id^='operation/']").count()
@@ -160,5 +162,5 @@ def test_static_docs_open_from_disk(page, tmp_path):  # noqa: F811
         # Redoc's own object URLs (blob:) still loading when the next page opens are aborted
         # by that navigation, not failed: let the page finish before leaving it.
         page.wait_for_load_state("networkidle")
-    screenshot(page, "static-redoc-_twin")
+    screenshot(page, "static-swagger-_twin")
     page.problems.assert_clean("file://")
