@@ -260,6 +260,7 @@ def _draw_both_ways(schemathesis_schema, operation_id, rust, python, seen, examp
         _compare_bodies(strategy, rust, python, operation_id, seen, examples)
 
 
+@pytest.mark.slow  # draws hundreds of bodies from every schema
 def test_the_rust_body_check_never_accepts_what_connexion_refuses():
     """The body's fast check (jsonschema-rs) decides alone only where it says valid, so it must
     never accept a body Connexion's validator refuses: every JSON-bodied operation the twin
@@ -287,6 +288,7 @@ def test_the_rust_body_check_never_accepts_what_connexion_refuses():
     assert seen["accepted"] > 100 and seen["refused"] > 50, seen
 
 
+@pytest.mark.slow  # draws hundreds of bodies from every schema
 def test_the_rust_response_check_never_passes_what_connexion_refuses():
     """The same for --validate-responses (pipeline/rust_check.py): every documented JSON success
     answer of every operation, on bodies drawn to fit and to break its schema. Schemathesis draws

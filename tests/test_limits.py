@@ -141,6 +141,7 @@ def _kept_after_the_largest_entries() -> tuple[int, int, int]:
     return kept, held, bound
 
 
+@pytest.mark.slow  # measures in a process of its own
 def test_the_journal_at_its_default_bound_keeps_no_more_memory():
     """150 of the largest entries (~19 MB of them) leave the default journal's 8 MiB behind,
     measured as memory still allocated after the requests (the count alone, 500, let them all
