@@ -511,3 +511,28 @@ def test_lock_serialises_across_processes(request, tmp_path, backend):
     finally:
         store.clear()
         store.close()
+
+
+@pytest.mark.parametrize("backend", ["memory", "file"])
+def test_a_clean_stop_closes_the_store_of_every_backend(backend, tmp_path):
+    """`apitwin serve` closes its store at the lifespan's shutdown (serve/workers.closing_store):
+    every backend can be closed, memory too, and the shutdown completes."""
+    import asyncio
+
+    from apitwin.app import create_app
+    from apitwin.options import TwinOptions
+    from apitwin.serve.workers import closing_store
+
+    store = "memory" if backend == "memory" else f"file:{tmp_path / 'twin.db'}"
+    app = closing_store(create_app(TwinOptions(store=store)))
+    arriving = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
+    sent = []
+
+    async def receive():
+        return next(arriving)
+
+    async def send(message):
+        sent.append(message["type"])
+
+    asyncio.run(app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, receive, send))
+    assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]

@@ -131,3 +131,7 @@ class Store(abc.ABC):
         One process runs each state call without awaiting, so memory needs no lock.
         """
         yield
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Releases what the store holds (a file, a connection) at a clean stop."""

@@ -45,6 +45,9 @@ class MemoryStore(Store):
     def __init__(self) -> None:
         self.clear()
 
+    def close(self) -> None:
+        """Nothing to release: the world lives as long as the process."""
+
     def clear(self) -> None:
         self._docs: dict[str, dict[Member, bytes]] = defaultdict(dict)  # documents as JSON
         self._seqs: dict[str, int] = defaultdict(int)
