@@ -15,11 +15,18 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-def remember(table: dict, key, value: T, limit: int) -> T:
-    """Keeps `value` under `key` in a bounded table (full: it starts afresh) and returns it."""
-    if len(table) >= limit:
-        table.clear()
-    table[key] = value
+# A memo keyed by what a client sent (a path, a query, a parameter's value) keeps no key longer
+# than this: its entries are bounded in count, and so, with this, in bytes.
+KEPT_TEXT_CHARS = 1024
+
+
+def remember(table: dict, key, value: T, limit: int, text: int = 0) -> T:
+    """Keeps `value` under `key` in a bounded table (full: it starts afresh) and returns it.
+    `text`: the length of the client's text in the key; past KEPT_TEXT_CHARS nothing is kept."""
+    if text <= KEPT_TEXT_CHARS:
+        if len(table) >= limit:
+            table.clear()
+        table[key] = value
     return value
 
 

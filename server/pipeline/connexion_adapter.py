@@ -99,7 +99,8 @@ def _kept(parser_class: type) -> type:
         if found is None:
             found = parser_class.resolve_path(self, path_data)
             if all(isinstance(value, _SCALARS) for value in found.values()):
-                remember(kept, key, found, _PATHS_KEPT)
+                text = sum(len(value) for value in path_data.values() if isinstance(value, str))
+                remember(kept, key, found, _PATHS_KEPT, text)
             else:
                 return found
         return dict(found)  # the caller's own dict
@@ -135,7 +136,7 @@ def request(scope, parser) -> ConnexionRequest:
         return found
     resolved = found.query_params
     if all(isinstance(value, _SCALARS) for value in resolved.values()):
-        remember(kept, query, dict(resolved), _QUERIES_KEPT)
+        remember(kept, query, dict(resolved), _QUERIES_KEPT, len(query))
     return found
 
 

@@ -430,7 +430,8 @@ class CompiledOperation:
         if found is _UNPARSED:
             found = adapter.value_from_param(value, definition)
             if isinstance(found, _SCALARS):
-                remember(self._typed_values, key, found, _TYPED_KEPT)
+                text = len(value) if isinstance(value, str) else 0
+                remember(self._typed_values, key, found, _TYPED_KEPT, text)
         return found
 
     def _wants(self, name: str) -> bool:
@@ -570,7 +571,6 @@ class _Answer:
 _UNPARSED = object()
 _KEPT_VALUES = 64
 _FOUND_KEPT = 4096  # request paths RouteLayer keeps the operation of (then it starts afresh)
-_FOUND_PATH_CHARS = 1024  # a longer path is looked up every time, not kept
 _TYPED_KEPT = 4096  # typed parameter values an operation keeps (then it starts afresh)
 _SCALARS = (str, int, float, bool, type(None))
 _LONG_DIGITS = re.compile(rb"\d{19}")  # an integer that may not fit 64 bits (orjson: a float)
@@ -786,8 +786,7 @@ class RouteLayer:
         found = self._found.get(key, _UNPARSED)
         if found is _UNPARSED:
             found = self.table.find(method, path)
-            if len(path) <= _FOUND_PATH_CHARS:
-                remember(self._found, key, found, _FOUND_KEPT)
+            remember(self._found, key, found, _FOUND_KEPT, len(path))
         return found
 
     async def enter(self, operation, path_params, scope, receive, send) -> None:
