@@ -34,6 +34,7 @@ PROVOKING_CHECKS = frozenset(
     {"negative_data_rejection", "ignored_auth", "missing_required_header", "unsupported_method"}
 )
 SAFE_METHODS = ("GET", "HEAD")
+UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE")
 
 DEFAULT_MAX_EXAMPLES = 50
 
@@ -91,6 +92,17 @@ class RunSettings:
             # The on-disk cache replays requests from earlier runs: off, for reproducible runs.
             "cache": {"enabled": False},
         }
+        # The selection, as `[[operations]]` entries turned off rather than filters on the schema:
+        # schemathesis' pytest entry point rebuilds the fixture's schema from its config and drops
+        # such filters. Each entry deselects on its own, so `--operation` and `--read-only` narrow
+        # together.
+        data["operations"] = []
+        if self.operations:
+            data["operations"].append(
+                {"exclude-operation-id": list(self.operations), "enabled": False}
+            )
+        if self.read_only:
+            data["operations"].append({"include-method": list(UNSAFE_METHODS), "enabled": False})
         if self.seed is not None:
             data["seed"] = self.seed
         if self.rate_limit:
