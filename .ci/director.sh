@@ -3,14 +3,16 @@
 # against it (tests/test_real_director.py).
 #
 #   .ci/director.sh install                  # builds .cache/director-venv (reused while the pins match)
-#   url=$(.ci/director.sh start DIR [USER:PASS])   # prints http://127.0.0.1:PORT
+#   .ci/director.sh start DIR [USER:PASS]    # prints http://127.0.0.1:PORT (and a second URL)
 #   .ci/director.sh stop DIR                 # stops everything started with that DIR
 #
 # start: a throwaway redis-server as broker (.ci/redis.sh), `director init DIR`, `director db
 # upgrade` on SQLite, one `director celery worker` and `director webserver` (gunicorn) on a free
-# port; waits for GET /api/ping. With USER:PASS, basic auth is on (DIRECTOR_AUTH_ENABLED) and
-# that user exists. Each process runs in its own session; stop signals those process groups
-# only (worker and gunicorn children included), then kill -9 after a bounded wait.
+# port; waits for GET /api/ping. With USER:PASS, that user exists and a second webserver serves
+# the same Director (database, broker, worker) with basic auth on (DIRECTOR_AUTH_ENABLED, read
+# when the app is made); its URL is the second line. Each process runs in its own session; stop
+# signals those process groups only (worker and gunicorn children included), then kill -9 after
+# a bounded wait.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -129,7 +131,6 @@ start() {
     director init "$home" >/dev/null
     director db upgrade >"$dir/db.log" 2>&1
     if [ -n "$auth" ]; then
-        export DIRECTOR_AUTH_ENABLED=true
         # Werkzeug's default hash (PBKDF2, 600,000 rounds) costs ~0.5 s of CPU on every request:
         # a conformance run took 205 s instead of 28 s. This throwaway user gets 1,000 rounds;
         # the API checks it the same way (the method is read from the stored hash). Created as
@@ -147,33 +148,43 @@ EOF
     fi
 
     spawn worker "$venv/bin/director" celery worker --concurrency 2 --loglevel INFO
+    serve_web webserver false
+    if [ -n "$auth" ]; then
+        serve_web webserver-auth true
+    fi
+    started=1
+}
+
+# Starts `director webserver` (gunicorn) as the process group NAME on a free port, basic auth
+# on or off, and prints its URL once GET /api/ping answers.
+serve_web() {
+    local name=$1 port
+    export DIRECTOR_AUTH_ENABLED=$2
     # A port found free can be taken before gunicorn binds it: try a few.
-    local port
     for _ in 1 2 3; do
         port=$(free_port)
-        spawn webserver "$venv/bin/director" webserver --bind "127.0.0.1:$port" --workers 1 \
+        spawn "$name" "$venv/bin/director" webserver --bind "127.0.0.1:$port" --workers 1 \
             --timeout 30
         local deadline=$((SECONDS + 30))
         while [ $SECONDS -lt $deadline ]; do
-            running "$(cat "$dir/webserver.pid")" || break
+            running "$(cat "$dir/$name.pid")" || break
             if answers_ping "$port"; then
-                started=1
                 echo "http://127.0.0.1:$port"
                 return
             fi
             sleep 0.1
         done
         # shellcheck disable=SC2046 # one pid, or none
-        wait_groups $(stop_group webserver)
+        wait_groups $(stop_group "$name")
     done
-    echo "director webserver did not answer /api/ping; see $dir/webserver.log" >&2
+    echo "director webserver ($name) did not answer /api/ping; see $dir/$name.log" >&2
     exit 1
 }
 
 stop_all() {
-    # Both at once: each takes seconds to wind down (the worker waits for its pool).
+    # All at once: each takes seconds to wind down (the worker waits for its pool).
     # shellcheck disable=SC2046 # one pid per line, or none
-    wait_groups $(stop_group webserver) $(stop_group worker)
+    wait_groups $(stop_group webserver) $(stop_group webserver-auth) $(stop_group worker)
     .ci/redis.sh stop "$dir/redis"
 }
 

@@ -35,7 +35,8 @@ def director_venv() -> None:
 
 
 class Director:
-    """One real Director started by .ci/director.sh in its own directory; `stop` always runs."""
+    """One real Director started by .ci/director.sh in its own directory; `stop` always runs.
+    `urls`: where it answers, and with `auth` ("USER:PASS") where it answers with basic auth on."""
 
     def __init__(self, directory: pathlib.Path, auth: str | None) -> None:
         self.directory = directory
@@ -44,7 +45,7 @@ class Director:
         self.process = subprocess.Popen(
             args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
-        self.url = ""
+        self.urls: list[str] = []
         self.start_seconds = 0.0
 
     def wait(self) -> None:
@@ -54,21 +55,11 @@ class Director:
             pytest.fail(f"Director did not start within 180 s ({self.directory})")
         if self.process.returncode != 0:
             pytest.fail(f"Director did not start: {err[-2000:]}")
-        self.url = out.strip().splitlines()[-1]
+        self.urls = out.split()
         self.start_seconds = time.perf_counter() - self.started
 
     def stop(self) -> None:
-        stop_all([self])
-
-
-def stop_all(directors: list[Director]) -> None:
-    """Stops every Director at once (each takes seconds to wind down)."""
-    for director in directors:
-        if director.process.poll() is None:  # still starting: stop the script, then its work
-            director.process.kill()
-            director.process.communicate()
-    stopping = [
-        subprocess.Popen([str(SCRIPT), "stop", str(director.directory)]) for director in directors
-    ]
-    for process in stopping:
-        process.wait(timeout=60)
+        if self.process.poll() is None:  # still starting: stop the script, then its work
+            self.process.kill()
+            self.process.communicate()
+        subprocess.run([str(SCRIPT), "stop", str(self.directory)], timeout=60, check=False)

@@ -1,12 +1,14 @@
 """The conformance suite against the REAL Celery Director (celery-director 0.10.0, .ci/director.sh).
 
-First a live `apitwin diff` between the fresh open Director and a twin. Then the suite, once
-without auth and once with basic auth on; each run must pass with every difference either
-fixed in the spec or listed in conformance/known_deviations.yaml (and explained in
-specs/DECISIONS.md), and the known deviations must actually be hit, so an entry that no longer
-matches anything is noticed. Then a client's session through `apitwin proxy --api director` in
-front of the open Director (list, start, read workflows, and the list Director's own web UI
-asks for) must stop with exit 0. JUnit and JSON reports go to artifacts/.
+One Director (database, broker, worker) is served twice: open, and with basic auth on. First a
+live `apitwin diff` between the fresh open Director and a twin. Then the suite, once without
+auth and once with basic auth on (which also meets what the first run wrote); each run must
+pass with every difference either fixed in the spec or listed in
+conformance/known_deviations.yaml (and explained in specs/DECISIONS.md), and the known
+deviations must actually be hit, so an entry that no longer matches anything is noticed. Then a
+client's session through `apitwin proxy --api director` in front of the open Director (list,
+start, read workflows, and the list Director's own web UI asks for) must stop with exit 0.
+JUnit and JSON reports go to artifacts/.
 
 Skipped only when the Director venv cannot be built for lack of a package registry; with `CI`
 set that is a failure instead.
@@ -27,7 +29,7 @@ import types
 import httpx
 import pytest
 from breaker import conform
-from director import Director, director_venv, stop_all
+from director import Director, director_venv
 from proxying import ProxyProcess
 
 from apitwin.conformance import diff_cli, har, known
@@ -38,39 +40,36 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "artifacts"
 # A seed whose fuzzing phase (deterministic in the seed) reaches every listed deviation.
 SEED = "3"
-# Cases per operation and phase. Measured on 2 shared cores: each run ~25 s (of which the
-# stateful phase ~15 s), plus ~6 s to start Director and ~5 s to stop it: ~75 s for both runs.
+# Cases per operation for the fuzzing and stateful phases of each run.
 MAX_EXAMPLES = os.environ.get("APITWIN_DIRECTOR_MAX_EXAMPLES", "10")
 USER, PASSWORD = "conformance", "director-pass"
 
 
 @pytest.fixture(scope="module")
-def directors(tmp_path_factory):
+def directors(tmp_path_factory) -> dict[str, str]:
+    """One real Director served twice, on one database, broker and worker: "open", and "auth"
+    with basic auth on (each a URL)."""
     director_venv()
-    started: dict[str, Director] = {}
+    director = Director(tmp_path_factory.mktemp("director"), f"{USER}:{PASSWORD}")
     try:
-        started["open"] = Director(tmp_path_factory.mktemp("director-open"), None)
-        started["auth"] = Director(tmp_path_factory.mktemp("director-auth"), f"{USER}:{PASSWORD}")
-        # Both start at once: a start is mostly imports and waiting for the first ping.
-        for name, director in started.items():
-            director.wait()
-            print(f"\ndirector ({name}) up in {director.start_seconds:.1f} s at {director.url}")
-        yield started
+        director.wait()
+        print(f"\ndirector up in {director.start_seconds:.1f} s at {director.urls}")
+        yield dict(zip(("open", "auth"), director.urls, strict=True))
     finally:
-        stop_all(list(started.values()))
+        director.stop()
 
 
 def test_basic_auth_is_on_only_where_asked(directors):
     """The switch works: otherwise the second run would prove nothing about auth."""
-    ping = httpx.get(f"{directors['auth'].url}/api/ping", timeout=10)
+    ping = httpx.get(f"{directors['auth']}/api/ping", timeout=10)
     assert ping.status_code == 200
-    denied = httpx.get(f"{directors['auth'].url}/api/workflows?per_page=1", timeout=10)
+    denied = httpx.get(f"{directors['auth']}/api/workflows?per_page=1", timeout=10)
     assert denied.status_code == 401 and denied.headers["www-authenticate"].startswith("Basic")
     allowed = httpx.get(
-        f"{directors['auth'].url}/api/workflows?per_page=1", auth=(USER, PASSWORD), timeout=10
+        f"{directors['auth']}/api/workflows?per_page=1", auth=(USER, PASSWORD), timeout=10
     )
     assert allowed.status_code == 200
-    assert httpx.get(f"{directors['open'].url}/api/workflows", timeout=10).status_code == 200
+    assert httpx.get(f"{directors['open']}/api/workflows", timeout=10).status_code == 200
 
 
 def test_live_diff_against_the_real_director(directors, tmp_path):
@@ -82,7 +81,7 @@ def test_live_diff_against_the_real_director(directors, tmp_path):
     report_path = ARTIFACTS / "diff-director-real.json"
     printed = io.StringIO()
     started = time.perf_counter()
-    args = ["--api", "director", "--base-url", directors["open"].url, "--max-examples", "5"]
+    args = ["--api", "director", "--base-url", directors["open"], "--max-examples", "5"]
     with contextlib.redirect_stdout(printed):
         code = diff_cli.main([*args, "--seed", "0", "--report", str(report_path)])
     out = printed.getvalue()
@@ -108,7 +107,7 @@ def runs(directors, tmp_path_factory):
     results = {}
     for name, credentials in (("open", ()), ("auth", ("--basic-auth", f"{USER}:{PASSWORD}"))):
         junit = ARTIFACTS / f"conformance-director-real-{name}.xml"
-        args = ["--api", "director", "--base-url", directors[name].url, *credentials]
+        args = ["--api", "director", "--base-url", directors[name], *credentials]
         args += ["--seed", SEED, "--max-examples", MAX_EXAMPLES, "--junit", str(junit)]
         started = time.perf_counter()
         outcome = conform(tmp_path_factory.mktemp(f"run-{name}"), *args)
@@ -172,7 +171,7 @@ def test_every_known_deviation_is_still_observed(runs, proxied, directors):
     listed = {d for d in known.load() if d.api == "director"}
     assert listed, "the Director deviations are listed in conformance/known_deviations.yaml"
     seen = _hit(runs["open"].report) | _hit(runs["auth"].report) | _hit(proxied.stopped.report)
-    probed = [d for d in listed - seen if _still_answered_so(d, directors["open"].url)]
+    probed = [d for d in listed - seen if _still_answered_so(d, directors["open"])]
     print(
         f"\n{len(listed & seen)} of {len(listed)} deviations hit by the runs, {len(probed)} probed"
     )
@@ -210,7 +209,7 @@ def proxied(directors, tmp_path_factory):
     """The session through `apitwin proxy` in front of the open Director, run once."""
     directory = tmp_path_factory.mktemp("proxy")
     started = time.perf_counter()
-    with ProxyProcess(directory, "--api", "director", "--upstream", directors["open"].url) as proxy:
+    with ProxyProcess(directory, "--api", "director", "--upstream", directors["open"]) as proxy:
         with httpx.Client(base_url=proxy.url, timeout=30) as client:
             proxy.answers = _through_the_proxy(client)
         proxy.stop()
