@@ -8,6 +8,7 @@ the shared twin from that store instead of memory.
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import subprocess
@@ -116,3 +117,15 @@ def pytest_xdist_auto_num_workers(config):
     of their own (a Director or a browser starting, a deadline passing): with one worker per
     core, a core idles through each wait."""
     return max(2, (os.cpu_count() or 1) * 3 // 2)
+
+
+def pytest_configure(config):
+    """The cyclic collector, tuned for a test process: tests allocate much and keep little
+    (drawn cases, world copies, answers), so the default young-generation threshold (700) runs
+    it thousands of times over objects that refcounting frees anyway, and its full passes walk
+    every imported module's objects again. The start-up heap is frozen out of its way and the
+    young generation collected every 50,000 net allocations (the twin's own processes tune
+    theirs in apitwin/__main__.py)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 50, 100)
