@@ -21,10 +21,12 @@ from breaker import (
     WrongStatus,
     conform,
 )
+from support import served_in_thread
 
-from apitwin.serve.process import TwinProcess
+from apitwin.app import create_app
+from apitwin.options import TwinOptions
 
-pytestmark = pytest.mark.slow  # starts processes of its own
+pytestmark = pytest.mark.slow  # conformance runs, case by case over HTTP
 
 TOKEN = "twin-token"
 # The valid answer a broken server sends for a body it should have rejected.
@@ -93,8 +95,9 @@ BREAKS = {
 
 @pytest.fixture(scope="module")
 def meiro_twin():
-    with TwinProcess("--api", "meiro", "--seed", "1337", "--epoch", "2026-11-01") as twin:
-        yield twin
+    meiro = create_app(TwinOptions(api="meiro", seed=1337, epoch="2026-11-01"))
+    with served_in_thread(meiro) as url:
+        yield url
 
 
 # The examples and fuzzing phases catch every fault here; the coverage phase would add ~150
@@ -114,7 +117,7 @@ def _run(tmp_path, url: str, operation: str, *extra: str, phases: str = PHASES):
 
 @pytest.mark.parametrize("operation", ["list_workspaces", "create_workspace"])
 def test_the_unbroken_twin_passes_the_same_run(meiro_twin, tmp_path, operation):
-    with BrokenDeployment(meiro_twin.url, []) as proxy:
+    with BrokenDeployment(meiro_twin, []) as proxy:
         outcome = _run(tmp_path, proxy.url, operation)
     assert outcome.exit_code == 0, outcome.summary
 
@@ -122,7 +125,7 @@ def test_the_unbroken_twin_passes_the_same_run(meiro_twin, tmp_path, operation):
 @pytest.mark.parametrize("name", list(BREAKS))
 def test_a_broken_deployment_fails_and_the_check_is_named(meiro_twin, tmp_path, name):
     fault, operation, check, *where = BREAKS[name]
-    with BrokenDeployment(meiro_twin.url, [fault]) as proxy:
+    with BrokenDeployment(meiro_twin, [fault]) as proxy:
         outcome = _run(tmp_path, proxy.url, operation)
     assert outcome.exit_code == 1, outcome.summary
     assert check in outcome.checks, outcome.summary
@@ -142,7 +145,7 @@ def test_a_known_deviation_is_reported_and_does_not_fail_the_run(meiro_twin, tmp
         "reason": "this deployment answers 203 (test)",
     }
     known.write_text(yaml.safe_dump({"deviations": [deviation]}))
-    with BrokenDeployment(meiro_twin.url, [WrongStatus("GET", "/workspaces", status=203)]) as proxy:
+    with BrokenDeployment(meiro_twin, [WrongStatus("GET", "/workspaces", status=203)]) as proxy:
         outcome = _run(tmp_path, proxy.url, "list_workspaces", "--known", str(known))
     assert outcome.exit_code == 0, outcome.summary
     assert "Known deviations" in outcome.summary
@@ -165,7 +168,7 @@ def test_a_known_deviation_does_not_hide_another_failure(meiro_twin, tmp_path):
     ]
     # The coverage phase sends `name_filter` before the dropped field ends the run.
     every_phase = "examples,coverage,fuzzing,stateful"
-    with BrokenDeployment(meiro_twin.url, faults) as proxy:
+    with BrokenDeployment(meiro_twin, faults) as proxy:
         outcome = _run(
             tmp_path, proxy.url, "list_workspaces", "--known", str(known), phases=every_phase
         )
@@ -178,7 +181,7 @@ def test_a_known_deviation_does_not_hide_another_failure(meiro_twin, tmp_path):
 def test_credentials_refused_everywhere_is_not_a_clean_run(meiro_twin, tmp_path):
     # Every answer of one operation is a documented 401: no check fails, yet nothing was tested.
     fault = RejectCredentials("GET", r"/workspaces/\d+/jobs")
-    with BrokenDeployment(meiro_twin.url, [fault]) as proxy:
+    with BrokenDeployment(meiro_twin, [fault]) as proxy:
         outcome = _run(tmp_path, proxy.url, "list_workspace_jobs")
     assert outcome.exit_code == 1, outcome.summary
     [operation] = outcome.report["operations"]

@@ -11,11 +11,12 @@ import sys
 import httpx
 import pytest
 from breaker import BrokenDeployment, WrongStatus, conform
-from support import CLI_CREDENTIALS
+from support import CLI_CREDENTIALS, served_in_thread
 
 from apitwin.apis.spec_index import operations
+from apitwin.app import create_app
 from apitwin.conformance.profiles import PROFILES
-from apitwin.serve.process import TwinProcess
+from apitwin.options import TwinOptions
 
 pytestmark = pytest.mark.slow  # starts processes of its own
 
@@ -24,7 +25,8 @@ def test_read_only_sends_only_safe_methods_and_passes(tmp_path):
     # Director has safe and unsafe operations on the same paths; every phase runs.
     api = "director"
     root = PROFILES[api].twin_root
-    with TwinProcess("--api", api) as twin, BrokenDeployment(twin.url, []) as proxy:
+    app = create_app(TwinOptions(api=api))
+    with served_in_thread(app) as twin, BrokenDeployment(twin, []) as proxy:
         outcome = conform(
             tmp_path,
             *("--api", api, "--base-url", proxy.url + root, *CLI_CREDENTIALS[api]),
@@ -73,13 +75,13 @@ def test_ylem_tokens_are_fetched_by_the_suite_and_renewed_when_they_expire():
     from apitwin.conformance.settings import RunSettings
 
     profile = PROFILES["ylem"]
-    with TwinProcess("--api", "ylem") as twin:
-        base_url = twin.url + profile.twin_root
+    with served_in_thread(create_app(TwinOptions(api="ylem"))) as twin:
+        base_url = twin + profile.twin_root
 
         def expire_tokens(event) -> None:
             # After the examples phase, move the twin's clock two days on: every token expires.
             if isinstance(event, events.PhaseFinished) and event.phase.name.value == "examples":
-                httpx.post(twin.url + "/_twin/clock", json={"advance_seconds": 2 * 86400})
+                httpx.post(twin + "/_twin/clock", json={"advance_seconds": 2 * 86400})
 
         result = runner.run(
             profile,
@@ -114,7 +116,8 @@ def test_the_suite_runs_as_pytest(tmp_path):
     # Safe mode, every operation: schemathesis' pytest entry point rebuilds the schema from its
     # configuration, so only a selection made there leaves the unsafe operations out.
     broken = [WrongStatus("GET", "/workspaces", status=203)]
-    with TwinProcess("--api", "meiro") as twin, BrokenDeployment(twin.url, broken) as proxy:
+    meiro = create_app(TwinOptions(api="meiro"))
+    with served_in_thread(meiro) as twin, BrokenDeployment(twin, broken) as proxy:
         failed = pytest_conformance(
             *("--base-url", proxy.url, "--token", "twin-token", "--read-only"),
             "--phases",
@@ -131,8 +134,9 @@ def test_the_suite_runs_as_pytest(tmp_path):
 def test_director_basic_auth_any_server_style(tmp_path):
     """--base-url + --basic-auth against a Director whose basic auth is on: passes with the
     right credentials (never printed), and says plainly when they are missing or wrong."""
-    with TwinProcess("--api", "director", "--director-basic-auth", "ops:s3cret-pw") as twin:
-        args = ("--api", "director", "--base-url", twin.url, "--max-examples", "5", "--seed", "4")
+    director = create_app(TwinOptions(api="director", director_basic_auth="ops:s3cret-pw"))
+    with served_in_thread(director) as twin:
+        args = ("--api", "director", "--base-url", twin, "--max-examples", "5", "--seed", "4")
         good = conform(tmp_path, *args, "--basic-auth", "ops:s3cret-pw")
         missing = conform(tmp_path, *args)
         wrong = conform(tmp_path, *args, "--basic-auth", "ops:wrong-pw")

@@ -12,8 +12,10 @@ import time
 import httpx
 import pytest
 from browser import CHROMIUM_FLAGS, PAGE_TIMEOUT_MS, PageProblems, chromium, screenshot  # noqa: F401
-from support import TEST_EPOCH, TEST_SEED
+from support import TEST_EPOCH, TEST_SEED, served_in_thread
 
+from apitwin.app import create_app
+from apitwin.options import TwinOptions
 from apitwin.serve.process import TwinProcess
 
 pytestmark = pytest.mark.slow  # starts processes of its own
@@ -24,15 +26,15 @@ ADMIN_TOKEN = "console-test-token"
 
 @pytest.fixture(scope="module")
 def served():
-    """A twin of this module's own: the tests move its clock and fill its journal."""
-    with TwinProcess("--seed", str(TEST_SEED), "--epoch", TEST_EPOCH) as twin:
-        yield twin
+    """A twin of this module's own (its URL): the tests move its clock and fill its journal."""
+    with served_in_thread(create_app(TwinOptions(seed=TEST_SEED, epoch=TEST_EPOCH))) as url:
+        yield url
 
 
 @pytest.fixture
 def console(chromium, served):  # noqa: F811
     """The console page, open on a fresh world, with clipboard access for "Copy as curl"."""
-    assert httpx.post(f"{served.url}/_twin/reset", json={}, timeout=10).status_code == 200
+    assert httpx.post(f"{served}/_twin/reset", json={}, timeout=10).status_code == 200
     context = chromium.new_context(
         viewport={"width": 1280, "height": 800},
         permissions=["clipboard-read", "clipboard-write"],
@@ -41,7 +43,7 @@ def console(chromium, served):  # noqa: F811
     tab = context.new_page()
     tab.problems = PageProblems(tab)
     started = time.perf_counter()
-    tab.goto(served.url + "/")
+    tab.goto(served + "/")
     tab.locator("#clock-now").filter(has_text="-").wait_for()
     tab.load_seconds = time.perf_counter() - started
     try:
@@ -55,7 +57,7 @@ def _row(tab, text: str):
 
 
 def test_a_request_appears_opens_and_copies_as_curl(console, served):
-    answer = httpx.get(f"{served.url}/meiro/workspaces", headers=MEIRO, params={"limit": 3})
+    answer = httpx.get(f"{served}/meiro/workspaces", headers=MEIRO, params={"limit": 3})
     assert answer.status_code == 200
     row = _row(console, "/meiro/workspaces?limit=3")
     row.wait_for()
@@ -67,18 +69,18 @@ def test_a_request_appears_opens_and_copies_as_curl(console, served):
     curl = console.locator("#entry-curl")
     curl.filter(has_text="curl").wait_for()
     text = curl.inner_text()
-    assert text.startswith("curl -H") and f"'{served.url}/meiro/workspaces?limit=3'" in text
+    assert text.startswith("curl -H") and f"'{served}/meiro/workspaces?limit=3'" in text
     assert "x-access-token: <redacted>" in text and "twin-token" not in text
     console.click("#copy-curl")
     console.locator("#message", has_text="copied").wait_for()
     assert console.evaluate("navigator.clipboard.readText()") == text
     screenshot(console, "console-request")
-    console.problems.assert_clean(served.url)
+    console.problems.assert_clean(served)
 
 
 def test_a_journal_path_stays_text(console, served):
     evil = "/meiro/<img src=x onerror=window.pwned=1>"
-    httpx.get(served.url + evil, headers=MEIRO)
+    httpx.get(served + evil, headers=MEIRO)
     row = _row(console, "<img src=x")
     row.wait_for()
     assert console.locator("#journal img").count() == 0
@@ -89,7 +91,7 @@ def test_advancing_the_clock_finishes_a_workflow(console, served):
     console.click("#freeze")
     console.locator("#clock-state", has_text="frozen").wait_for()
     body = {"project": "example", "name": "ETL", "payload": {}}
-    run = httpx.post(f"{served.url}/director/api/workflows", json=body).json()
+    run = httpx.post(f"{served}/director/api/workflows", json=body).json()
     assert run["status"] == "pending"
     console.click("#refresh-workflows")
     mine = console.locator("#workflows tbody tr", has_text=run["id"][:8])
@@ -116,27 +118,25 @@ def test_a_503_fault_rule_is_added_and_counted(console, served):
     rule = console.locator("#fault-rules tbody tr", has_text="list_workspaces")
     rule.wait_for()
     for _ in range(2):
-        failed = httpx.get(f"{served.url}/meiro/workspaces", headers=MEIRO)
+        failed = httpx.get(f"{served}/meiro/workspaces", headers=MEIRO)
         assert failed.status_code == 503
     rule.locator("td.fired", has_text="2").wait_for()  # the page polls the rules
     _row(console, "/meiro/workspaces").locator(".tag.fault").wait_for()
     screenshot(console, "console-faults")
     rule.locator("button", has_text="Remove").click()
     rule.wait_for(state="detached")
-    assert httpx.get(f"{served.url}/meiro/workspaces", headers=MEIRO).status_code == 200
+    assert httpx.get(f"{served}/meiro/workspaces", headers=MEIRO).status_code == 200
 
 
 def test_a_reset_takes_the_writes_away(console, served):
-    made = httpx.post(
-        f"{served.url}/meiro/workspaces", json={"name": "console write"}, headers=MEIRO
-    )
+    made = httpx.post(f"{served}/meiro/workspaces", json={"name": "console write"}, headers=MEIRO)
     assert made.status_code == 201
     _row(console, "POST").wait_for()
     console.select_option("#reset-size", "empty")
     console.click("#reset")
     console.locator("#world-size", has_text="empty").wait_for()
     _row(console, "POST").wait_for(state="detached")  # the journal is part of the world
-    listed = httpx.get(f"{served.url}/meiro/workspaces", headers=MEIRO).json()["workspaces"]
+    listed = httpx.get(f"{served}/meiro/workspaces", headers=MEIRO).json()["workspaces"]
     assert "console write" not in {w["name"] for w in listed}
     screenshot(console, "console-reset")
     console.select_option("#reset-size", "standard")
@@ -146,17 +146,17 @@ def test_a_reset_takes_the_writes_away(console, served):
 
 def test_a_session_is_listed_and_dropped(console, served):
     headers = {**MEIRO, "X-Twin-Session": "console-sess"}
-    assert httpx.get(f"{served.url}/meiro/workspaces", headers=headers).status_code == 200
+    assert httpx.get(f"{served}/meiro/workspaces", headers=headers).status_code == 200
     row = console.locator("#sessions tbody tr", has_text="console-sess")
     row.wait_for()
     row.locator("button", has_text="Drop").click()
     row.wait_for(state="detached")
-    listed = httpx.get(f"{served.url}/_twin/sessions").json()["sessions"]
+    listed = httpx.get(f"{served}/_twin/sessions").json()["sessions"]
     assert "console-sess" not in {s["name"] for s in listed}
 
 
 def test_a_full_journal_loads_fast(console, served):
-    with httpx.Client(base_url=served.url, headers=MEIRO) as client:
+    with httpx.Client(base_url=served, headers=MEIRO) as client:
         for n in range(520):  # past the journal's bound (500)
             client.get("/meiro/workspaces", params={"n": n})
     started = time.perf_counter()

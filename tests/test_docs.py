@@ -7,10 +7,12 @@ import re
 
 import httpx
 import pytest
-from support import TEST_EPOCH, TEST_SEED, TWIN_URL, write_static_docs
+from support import TEST_EPOCH, TEST_SEED, TWIN_URL, served_in_thread, write_static_docs
 
 from apitwin.apis.spec_index import load_spec, spec_file
+from apitwin.app import create_app
 from apitwin.docs import assets as docs_assets
+from apitwin.options import TwinOptions
 
 
 def _settings(page: str) -> dict:
@@ -93,16 +95,14 @@ def test_landing_page_links_the_docs(twin):
         assert f'/{name}/docs"' in page and f'/{name}/redoc"' in page
 
 
-@pytest.mark.slow
-def test_one_api_served_alone_keeps_its_docs_urls(tmp_path):
-    from apitwin.serve.process import TwinProcess
-
-    with TwinProcess("--api", "meiro", "--seed", str(TEST_SEED), "--epoch", TEST_EPOCH) as server:
-        spec = httpx.get(f"{server.url}/meiro/docs/openapi.json").json()
-        assert spec["servers"][0]["url"] == server.url  # Meiro's documented root
-        assert httpx.get(f"{server.url}/meiro/docs").status_code == 200
-        assert httpx.get(f"{server.url}/director/docs").status_code == 404
-        listed = httpx.get(f"{server.url}/workspaces", headers={"X-Access-Token": "twin-token"})
+def test_one_api_served_alone_keeps_its_docs_urls():
+    alone = create_app(TwinOptions(api="meiro", seed=TEST_SEED, epoch=TEST_EPOCH))
+    with served_in_thread(alone) as url:
+        spec = httpx.get(f"{url}/meiro/docs/openapi.json").json()
+        assert spec["servers"][0]["url"] == url  # Meiro's documented root
+        assert httpx.get(f"{url}/meiro/docs").status_code == 200
+        assert httpx.get(f"{url}/director/docs").status_code == 404
+        listed = httpx.get(f"{url}/workspaces", headers={"X-Access-Token": "twin-token"})
         assert listed.status_code == 200
 
 

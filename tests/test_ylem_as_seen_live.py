@@ -15,11 +15,13 @@ import re
 
 import pytest
 from breaker import BrokenDeployment, Exchange, Fault, conform
+from support import served_in_thread
 
+from apitwin.app import create_app
 from apitwin.conformance import known
-from apitwin.serve.process import TwinProcess
+from apitwin.options import TwinOptions
 
-pytestmark = pytest.mark.slow  # starts processes of its own
+pytestmark = pytest.mark.slow  # a conformance run, case by case over HTTP
 
 CLIENT, SECRET = "twin-client", "twin-secret"
 RUNS = r"/v1/(pipelines|workflows)/[^/]*/runs/"
@@ -91,8 +93,8 @@ GATEWAY += [
 
 @pytest.fixture(scope="module")
 def outcome(tmp_path_factory):
-    twin = TwinProcess("--api", "ylem", "--seed", "7", "--epoch", "2026-11-01")
-    with twin, BrokenDeployment(twin.url, GATEWAY) as gateway:
+    ylem = create_app(TwinOptions(api="ylem", seed=7, epoch="2026-11-01"))
+    with served_in_thread(ylem) as twin, BrokenDeployment(twin, GATEWAY) as gateway:
         return conform(
             tmp_path_factory.mktemp("ylem-live"),
             *("--api", "ylem", "--base-url", gateway.url + "/v1"),
