@@ -34,7 +34,6 @@ PROVOKING_CHECKS = frozenset(
     {"negative_data_rejection", "ignored_auth", "missing_required_header", "unsupported_method"}
 )
 SAFE_METHODS = ("GET", "HEAD")
-UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE")
 
 DEFAULT_MAX_EXAMPLES = 50
 
@@ -102,7 +101,7 @@ class RunSettings:
                 {"exclude-operation-id": list(self.operations), "enabled": False}
             )
         if self.read_only:
-            data["operations"].append({"include-method": list(UNSAFE_METHODS), "enabled": False})
+            data["operations"].append({"exclude-method": list(SAFE_METHODS), "enabled": False})
         if self.seed is not None:
             data["seed"] = self.seed
         if self.rate_limit:
