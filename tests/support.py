@@ -20,6 +20,8 @@ import pytest
 import yaml
 
 from apitwin.apis import SPECS_DIR
+from apitwin.app import create_app
+from apitwin.options import TwinOptions
 
 # A fixed epoch makes the seeded world the same on every day the tests run.
 TEST_EPOCH = "2026-11-01"
@@ -193,16 +195,18 @@ def in_process(app, **client) -> Iterator[httpx.Client]:
 
 
 @contextlib.contextmanager
-def served_in_thread(app) -> Iterator[str]:
-    """`app` on uvicorn in a thread of this process, on a free loopback port: its URL. For tests
-    about another process (a proxy, a diff, a user's suite) that need a twin it did not start:
-    a twin process costs more CPU than all of such a test's requests."""
+def served_in_thread(options: TwinOptions) -> Iterator[str]:
+    """A twin of these options on uvicorn in a thread of this process, on a free loopback port:
+    its URL. For tests that need a twin to run against but not a process of its own (a proxy,
+    a diff, a user's suite, a conformance run): a twin process costs more CPU than all of such
+    a test's requests."""
     import socket
     import time
 
     import uvicorn
 
     sock = socket.create_server(("127.0.0.1", 0))  # bound here: no other process can take it
+    app = create_app(options)
     server = uvicorn.Server(uvicorn.Config(app, log_level="error", lifespan="off"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -23,7 +23,6 @@ from breaker import (
 )
 from support import served_in_thread
 
-from apitwin.app import create_app
 from apitwin.options import TwinOptions
 
 pytestmark = pytest.mark.slow  # conformance runs, case by case over HTTP
@@ -95,8 +94,7 @@ BREAKS = {
 
 @pytest.fixture(scope="module")
 def meiro_twin():
-    meiro = create_app(TwinOptions(api="meiro", seed=1337, epoch="2026-11-01"))
-    with served_in_thread(meiro) as url:
+    with served_in_thread(TwinOptions(api="meiro", seed=1337, epoch="2026-11-01")) as url:
         yield url
 
 

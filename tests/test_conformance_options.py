@@ -14,7 +14,6 @@ from breaker import BrokenDeployment, WrongStatus, conform
 from support import CLI_CREDENTIALS, served_in_thread
 
 from apitwin.apis.spec_index import operations
-from apitwin.app import create_app
 from apitwin.conformance.profiles import PROFILES
 from apitwin.options import TwinOptions
 
@@ -25,8 +24,7 @@ def test_read_only_sends_only_safe_methods_and_passes(tmp_path):
     # Director has safe and unsafe operations on the same paths; every phase runs.
     api = "director"
     root = PROFILES[api].twin_root
-    app = create_app(TwinOptions(api=api))
-    with served_in_thread(app) as twin, BrokenDeployment(twin, []) as proxy:
+    with served_in_thread(TwinOptions(api=api)) as twin, BrokenDeployment(twin, []) as proxy:
         outcome = conform(
             tmp_path,
             *("--api", api, "--base-url", proxy.url + root, *CLI_CREDENTIALS[api]),
@@ -75,7 +73,7 @@ def test_ylem_tokens_are_fetched_by_the_suite_and_renewed_when_they_expire():
     from apitwin.conformance.settings import RunSettings
 
     profile = PROFILES["ylem"]
-    with served_in_thread(create_app(TwinOptions(api="ylem"))) as twin:
+    with served_in_thread(TwinOptions(api="ylem")) as twin:
         base_url = twin + profile.twin_root
 
         def expire_tokens(event) -> None:
@@ -116,7 +114,7 @@ def test_the_suite_runs_as_pytest(tmp_path):
     # Safe mode, every operation: schemathesis' pytest entry point rebuilds the schema from its
     # configuration, so only a selection made there leaves the unsafe operations out.
     broken = [WrongStatus("GET", "/workspaces", status=203)]
-    meiro = create_app(TwinOptions(api="meiro"))
+    meiro = TwinOptions(api="meiro")
     with served_in_thread(meiro) as twin, BrokenDeployment(twin, broken) as proxy:
         failed = pytest_conformance(
             *("--base-url", proxy.url, "--token", "twin-token", "--read-only"),
@@ -134,7 +132,7 @@ def test_the_suite_runs_as_pytest(tmp_path):
 def test_director_basic_auth_any_server_style(tmp_path):
     """--base-url + --basic-auth against a Director whose basic auth is on: passes with the
     right credentials (never printed), and says plainly when they are missing or wrong."""
-    director = create_app(TwinOptions(api="director", director_basic_auth="ops:s3cret-pw"))
+    director = TwinOptions(api="director", director_basic_auth="ops:s3cret-pw")
     with served_in_thread(director) as twin:
         args = ("--api", "director", "--base-url", twin, "--max-examples", "5", "--seed", "4")
         good = conform(tmp_path, *args, "--basic-auth", "ops:s3cret-pw")

@@ -14,7 +14,6 @@ import pytest
 from browser import CHROMIUM_FLAGS, PAGE_TIMEOUT_MS, PageProblems, chromium, screenshot  # noqa: F401
 from support import TEST_EPOCH, TEST_SEED, served_in_thread
 
-from apitwin.app import create_app
 from apitwin.options import TwinOptions
 from apitwin.serve.process import TwinProcess
 
@@ -27,7 +26,7 @@ ADMIN_TOKEN = "console-test-token"
 @pytest.fixture(scope="module")
 def served():
     """A twin of this module's own (its URL): the tests move its clock and fill its journal."""
-    with served_in_thread(create_app(TwinOptions(seed=TEST_SEED, epoch=TEST_EPOCH))) as url:
+    with served_in_thread(TwinOptions(seed=TEST_SEED, epoch=TEST_EPOCH)) as url:
         yield url
 
 

@@ -14,7 +14,6 @@ import pytest
 from breaker import BrokenDeployment, DropField, RetypeField, WrongStatus
 from support import CLI_CREDENTIALS, served_in_thread
 
-from apitwin.app import create_app
 from apitwin.conformance import diff_cli, har
 from apitwin.conformance.profiles import PROFILES
 from apitwin.conformance.target import TWIN_EPOCH
@@ -76,7 +75,7 @@ def twins():
         def twin(api: str, seed: int, target: bool = False) -> str:
             if (api, target) not in started:
                 options = TwinOptions(api=api, epoch=TWIN_EPOCH if target else None)
-                started[api, target] = stack.enter_context(served_in_thread(create_app(options)))
+                started[api, target] = stack.enter_context(served_in_thread(options))
             url = started[api, target]
             reset = admin.post(url + "/_twin/reset", json={"seed": seed})
             assert reset.status_code == 200 and reset.json()["seed"] == seed, reset.text

@@ -10,7 +10,6 @@ import pytest
 from support import TEST_EPOCH, TEST_SEED, TWIN_URL, served_in_thread, write_static_docs
 
 from apitwin.apis.spec_index import load_spec, spec_file
-from apitwin.app import create_app
 from apitwin.docs import assets as docs_assets
 from apitwin.options import TwinOptions
 
@@ -96,7 +95,7 @@ def test_landing_page_links_the_docs(twin):
 
 
 def test_one_api_served_alone_keeps_its_docs_urls():
-    alone = create_app(TwinOptions(api="meiro", seed=TEST_SEED, epoch=TEST_EPOCH))
+    alone = TwinOptions(api="meiro", seed=TEST_SEED, epoch=TEST_EPOCH)
     with served_in_thread(alone) as url:
         spec = httpx.get(f"{url}/meiro/docs/openapi.json").json()
         assert spec["servers"][0]["url"] == url  # Meiro's documented root

@@ -568,8 +568,8 @@ def twins():
 
         def twin(api: str) -> str:
             if api not in started:
-                app = create_app(TwinOptions(api=api, epoch=TEST_EPOCH))
-                started[api] = stack.enter_context(served_in_thread(app))
+                options = TwinOptions(api=api, epoch=TEST_EPOCH)
+                started[api] = stack.enter_context(served_in_thread(options))
             frozen = {"freeze": True, "set": f"{TEST_EPOCH}T00:00:00Z"}
             for path, body in (("reset", {}), ("clock", frozen)):
                 admin.post(f"{started[api]}/_twin/{path}", json=body).raise_for_status()

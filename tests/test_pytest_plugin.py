@@ -16,7 +16,6 @@ import httpx
 import pytest
 from support import ROOT, served_in_thread
 
-from apitwin.app import create_app
 from apitwin.options import TwinOptions
 
 pytestmark = pytest.mark.slow
@@ -311,7 +310,7 @@ def test_2_sees_a_fresh_world(apitwin):
 
 
 def test_an_existing_twin_by_option_or_environment(tmp_path):
-    with served_in_thread(create_app(TwinOptions())) as url:
+    with served_in_thread(TwinOptions()) as url:
         env = {"EXPECTED_URL": url}
         done, output = run_user_suite(
             tmp_path, EXISTING, "--apitwin-url", url, "--apitwin-world", "empty", env=env

@@ -17,7 +17,6 @@ import pytest
 from breaker import BrokenDeployment, Exchange, Fault, conform
 from support import served_in_thread
 
-from apitwin.app import create_app
 from apitwin.conformance import known
 from apitwin.options import TwinOptions
 
@@ -93,7 +92,7 @@ GATEWAY += [
 
 @pytest.fixture(scope="module")
 def outcome(tmp_path_factory):
-    ylem = create_app(TwinOptions(api="ylem", seed=7, epoch="2026-11-01"))
+    ylem = TwinOptions(api="ylem", seed=7, epoch="2026-11-01")
     with served_in_thread(ylem) as twin, BrokenDeployment(twin, GATEWAY) as gateway:
         return conform(
             tmp_path_factory.mktemp("ylem-live"),
