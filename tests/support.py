@@ -205,8 +205,8 @@ def served_in_thread(options: TwinOptions) -> Iterator[str]:
 
     import uvicorn
 
-    sock = socket.create_server(("127.0.0.1", 0))  # bound here: no other process can take it
     app = create_app(options)
+    sock = socket.create_server(("127.0.0.1", 0))  # bound here: no other process can take it
     server = uvicorn.Server(uvicorn.Config(app, log_level="error", lifespan="off"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

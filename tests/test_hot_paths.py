@@ -260,7 +260,7 @@ def _few_items(node):
         return node
     copy = {key: _few_items(value) for key, value in node.items()}
     if copy.get("type") == "array":
-        copy["maxItems"] = min(copy.get("maxItems", 2), max(copy.get("minItems", 0), 2))
+        copy["maxItems"] = max(copy.get("minItems", 0), min(copy.get("maxItems", 2), 2))
     return copy
 
 
