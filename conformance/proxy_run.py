@@ -8,6 +8,7 @@ client sends (or the API answers with) before anything about that exchange is wr
 
 from __future__ import annotations
 
+import bisect
 import json
 import pathlib
 import sys
@@ -65,7 +66,9 @@ class ProxyRun:
         self._started = time.monotonic()
         self._lock = threading.Lock()  # the result, the recording's entries, known.hits
         self._seen: dict[tuple, Violation] = {}
-        self._entries: list[str] = []  # the recording's entries, each serialized once
+        # The recording's entries, each serialized once, in the order the requests started:
+        # an answered client may send its next request before this one is observed.
+        self._entries: list[tuple[float, str]] = []
         self.report = self.recording = None
         if report_path:
             self.report = CurrentFile(pathlib.Path(report_path), self._write_report)
@@ -87,7 +90,11 @@ class ProxyRun:
                 for secret in har.secrets_of(exchange):
                     self.redact.add(secret)
                 if self.recording:
-                    self._entries.append(json.dumps(har.entry(exchange, self.redact)))
+                    entry = (
+                        exchange.started.timestamp(),
+                        json.dumps(har.entry(exchange, self.redact)),
+                    )
+                    bisect.insort(self._entries, entry, key=lambda kept: kept[0])
                 self._check(seen)
             except Exception as exc:  # a bug here must not stop the proxying: an error instead
                 where = self.redact(f"{exchange.method} {_path(seen.client_url)}")
@@ -168,7 +175,7 @@ class ProxyRun:
 
     def _write_recording(self) -> None:
         with self._lock:
-            entries = list(self._entries)
+            entries = [text for _, text in self._entries]
         har.write_serialized(self.recording.path, entries)
 
     def verdict(self) -> str:

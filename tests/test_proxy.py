@@ -15,12 +15,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import datetime
 import gzip
 import json
 import signal
 import socket
 import time
 import types
+import urllib.parse
 import xml.etree.ElementTree as ET
 
 import httpx
@@ -231,7 +233,7 @@ def _checker(deviations=()):
     return Checker("meiro", schema, KnownDeviations("meiro", list(deviations)), Redactor())
 
 
-def _seen(method: str, path: str, status: int, body) -> Seen:
+def _seen(method: str, path: str, status: int, body, started=None) -> Seen:
     url = "http://meiro.test" + path
     exchange = har.Exchange(
         method=method,
@@ -241,7 +243,7 @@ def _seen(method: str, path: str, status: int, body) -> Seen:
         status=status,
         response_headers=[("Content-Type", "application/json")],
         response_body=json.dumps(body).encode(),
-        started=None,
+        started=started,
     )
     forwarded = httpx.Request(method, url, headers=exchange.request_headers)
     return Seen(exchange, "http://127.0.0.1:1" + path, path, forwarded)
@@ -308,6 +310,27 @@ def test_a_check_that_breaks_is_an_error_and_the_proxying_goes_on(capsys):
         capsys.readouterr().err
     )
     assert run.finish() == 1
+
+
+def test_the_recording_lists_exchanges_in_the_order_they_started(tmp_path, capsys):
+    """A client that has its answer sends the next request while the proxy still observes the
+    last one: the recording must keep the order the requests were sent in."""
+    from apitwin.conformance.credentials import Redactor
+    from apitwin.conformance.known import KnownDeviations
+    from apitwin.conformance.proxy_run import ProxyRun
+
+    recording = tmp_path / "proxy.har"
+    run = ProxyRun("meiro", "http://meiro.test", _checker(), KnownDeviations("meiro", []),
+                   Redactor(), record=str(recording))  # fmt: skip
+    run.start()
+    first = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+    paths = [f"/workspaces/{n}" for n in range(1, 5)]
+    # Observed in the order 2, 1, 4, 3.
+    for n in (1, 0, 3, 2):
+        started = first + datetime.timedelta(milliseconds=n)
+        run.observe(_seen("GET", paths[n], 404, {}, started=started))
+    run.finish()
+    assert [urllib.parse.urlsplit(e.url).path for e in har.exchanges(recording)] == paths
 
 
 # --- requests: the twin's own validation, without the credentials -------------------------------
