@@ -5,12 +5,14 @@ from __future__ import annotations
 import httpx
 import pytest
 import yaml
-from support import AT_EPOCH, PIPELINE, TWIN_URL, call, get_json, token
+from support import AT_EPOCH, PIPELINE, TEST_EPOCH, TWIN_URL, call, get_json, in_process, token
 
 from apitwin import fixtures
 from apitwin.apis import SPECS_DIR
+from apitwin.app import create_app
+from apitwin.core.world import seeded_store
 from apitwin.fixtures import director, meiro, ylem
-from apitwin.options import WORLD_SIZES
+from apitwin.options import WORLD_SIZES, TwinOptions
 from apitwin.serve.process import TwinProcess
 
 MEIRO = {"X-Access-Token": "twin-token"}
@@ -62,6 +64,25 @@ def test_an_unknown_size_is_refused_before_anything_is_built(twin):
 
     with pytest.raises(ValueError, match="huge"):
         fixtures.build_world(Unsized())
+
+
+def test_twins_of_one_seed_in_a_process_copy_one_build_and_never_write_to_it():
+    """The kept build is copied, never shared: a write to one world is not in the next one."""
+    options = TwinOptions(seed=4242, epoch=TEST_EPOCH)
+    builds = seeded_store.cache_info().misses
+    with in_process(create_app(options)) as first:
+        seeded = workspace_ids(first, limit=100)
+        created = first.post("/meiro/workspaces", headers=MEIRO, json={"name": "only in the first"})
+        assert created.status_code == 201, created.text
+        assert workspace_ids(first, limit=100) == [*seeded, created.json()["workspace"]["id"]]
+        reset(first)
+        assert workspace_ids(first, limit=100) == seeded
+        first.post("/meiro/workspaces", headers=MEIRO, json={"name": "only in the first"})
+    with in_process(create_app(options)) as second:
+        assert workspace_ids(second, limit=100) == seeded
+    # One build of seed 4242 for the two twins and the reset (the cache keeps a few; another
+    # test of this process may have built it already).
+    assert seeded_store.cache_info().misses - builds <= 1
 
 
 def test_the_empty_world_keeps_only_what_clients_cannot_create(twin):

@@ -127,8 +127,8 @@ class Sessions:
             world = self._worlds.get(name)
             if world is None:
                 store = open_store(self.twin.options.store, self._prefix(name))
-                # The default world's seeded copy: a new session is a load, not a fixture build.
-                world = World(store, self.twin.options, self.twin.default_world.seeded)
+                # Seeded from the process's kept build: a load, not a fixture build.
+                world = World(store, self.twin.options)
             # Not nested in the registry lock: on the file store both are the file's one write
             # lock, held by two connections. Seeding checks again under the world's lock, so two
             # first requests (in any processes) seed once.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 from apitwin.core.clock import UTC, Clock
 from apitwin.core.state_check import Shape, shapes_of
@@ -16,45 +17,25 @@ def _midnight_today() -> float:
     return dt.datetime(today.year, today.month, today.day, tzinfo=UTC).timestamp()
 
 
-class SeededWorlds:
-    """What a seed grows into, built once and copied into every world reset to it.
+# A seed's build is a pure function of (seed, epoch, size), so the process keeps the last few:
+# a reset (test suites reset before each test), a new session or another app in the same process
+# (a test suite's twins) then costs a copy, not a fixture build. What is kept is a memory store
+# that nothing writes to after its build: a memory world copies its tables (no JSON decoded or
+# encoded again), the other stores load its dump.
+@functools.lru_cache(maxsize=3)
+def seeded_store(seed: int, epoch_ts: float, size: str) -> MemoryStore:
+    """The seed's world, to copy from (`Store.load_from`), never to write to."""
+    built = World(MemoryStore(), TwinOptions())
+    built.store.meta_set("seed", seed)
+    built.store.meta_set("epoch", epoch_ts)
+    built.store.meta_set("world", size)
+    build_world(built)
+    return built.store
 
-    The build is a pure function of (seed, epoch, size), so it is kept: a new session or a reset
-    (the test suites reset before each test) costs a copy, not a fixture build. Only the last
-    build is kept, in a memory store of its own, which nothing writes to after the build: a
-    memory world copies its tables (no JSON decoded or encoded again), the other stores load
-    its dump.
-    """
 
-    def __init__(self, options: TwinOptions) -> None:
-        self.options = options
-        self._last: tuple[tuple, MemoryStore] | None = None  # ((seed, epoch, size), the build)
-        self._shapes: dict[str, Shape] | None = None
-
-    def build(self, seed: int, epoch_ts: float, size: str) -> MemoryStore:
-        """The seed's world, to copy from (`Store.load_from`), never to write to."""
-        key = (seed, epoch_ts, size)
-        last = self._last
-        if last is None or last[0] != key:
-            # Two threads building at once both build the same: the second assignment is alike.
-            last = self._last = (key, self._build(seed, epoch_ts, size))
-        return last[1]
-
-    def shapes(self) -> dict[str, Shape]:
-        """Each collection's stored shape (what imports are checked against), learnt once from a
-        standard world: the code that writes documents is the one fact, not a second list."""
-        if self._shapes is None:
-            built = self._build(self.options.seed, _midnight_today(), "standard")
-            self._shapes = shapes_of(built.dump())
-        return self._shapes
-
-    def _build(self, seed: int, epoch_ts: float, size: str) -> dict:
-        built = World(MemoryStore(), self.options, self)
-        built.store.meta_set("seed", seed)
-        built.store.meta_set("epoch", epoch_ts)
-        built.store.meta_set("world", size)
-        build_world(built)
-        return built.store
+@functools.lru_cache(maxsize=2)
+def _stored_shapes(seed: int, epoch_ts: float) -> dict[str, Shape]:
+    return shapes_of(seeded_store(seed, epoch_ts, "standard").dump())
 
 
 class World:
@@ -64,12 +45,9 @@ class World:
     the same seed and epoch give the same world, byte for byte.
     """
 
-    def __init__(
-        self, store: Store, options: TwinOptions, seeded: SeededWorlds | None = None
-    ) -> None:
+    def __init__(self, store: Store, options: TwinOptions) -> None:
         self.store = store
         self.options = options
-        self.seeded = seeded or SeededWorlds(options)
         self.clock = Clock(store)
 
     @property
@@ -85,6 +63,11 @@ class World:
         """How much the seed grew: `empty`, `standard` or `large` (options.WORLD_SIZES)."""
         return self.store.meta_get("world") or self.options.world
 
+    def shapes(self) -> dict[str, Shape]:
+        """Each collection's stored shape (what imports are checked against), learnt from a
+        standard world: the code that writes documents is the one fact, not a second list."""
+        return _stored_shapes(self.options.seed, _midnight_today())
+
     def reset(self, seed: int | None = None, size: str | None = None) -> None:
         """Back to the seeded world: state, counters and clock all re-made from the seed."""
         seed = self.options.seed if seed is None else seed
@@ -95,7 +78,7 @@ class World:
             if epoch
             else _midnight_today()
         )
-        seeded = self.seeded.build(seed, epoch_ts, size)
+        seeded = seeded_store(seed, epoch_ts, size)
         # Stored in one load: one transaction on the file store, one MULTI/EXEC on Redis (not
         # 18,000 round trips); other workers, which take no lock to read, see the old world or
         # the new, never half.

@@ -54,7 +54,7 @@ class AdminHandlers(FaultHandlers):
 
     async def import_state(self, body: dict):
         world = self.twin.world()
-        check_state(body, world.seeded.shapes())  # before anything changes
+        check_state(body, world.shapes())  # before anything changes
         backup = world.store.dump()
         try:
             world.store.load(body)
