@@ -20,8 +20,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import jsonschema
-import yaml
 from openapi_schema_validator import OAS30ReadValidator, OAS30Validator, OAS30WriteValidator
+from support import read_yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SPEC_DIR = REPO_ROOT / "specs"
@@ -44,8 +44,7 @@ def spec_paths() -> list[Path]:
 
 
 def load_spec(path: Path) -> dict[str, Any]:
-    with path.open(encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+    return read_yaml(path)
 
 
 # --- formats -----------------------------------------------------------------------------------

@@ -10,9 +10,8 @@ import xml.etree.ElementTree as ET
 
 import httpx
 import pytest
-import yaml
 from breaker import conform
-from support import CLI_CREDENTIALS
+from support import CLI_CREDENTIALS, read_yaml
 
 from apitwin.apis import SPECS_DIR
 from apitwin.conformance.profiles import PROFILES
@@ -30,7 +29,7 @@ METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 
 
 def spec_operations(api: str) -> int:
-    spec = yaml.safe_load((SPECS_DIR / f"{api}.yaml").read_text())
+    spec = read_yaml(SPECS_DIR / f"{api}.yaml")
     return sum(1 for item in spec["paths"].values() for method in item if method in METHODS)
 
 

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import httpx
 import pytest
-import yaml
-from support import TWIN_URL
+from support import TWIN_URL, read_yaml
 
 from apitwin.apis import SPECS_DIR
 
 M = "/meiro"
-SPEC = yaml.safe_load((SPECS_DIR / "meiro.yaml").read_text(encoding="utf-8"))
+SPEC = read_yaml(SPECS_DIR / "meiro.yaml")
 METHODS = ("get", "post", "patch", "delete")
 # Ids that exist in the seeded world, one per path parameter (job history and logs count from 1).
 KNOWN = {

@@ -27,10 +27,9 @@ import xml.etree.ElementTree as ET
 
 import httpx
 import pytest
-import yaml
 from breaker import BrokenDeployment, DropField, RetypeField
 from proxying import ProxyProcess
-from support import PIPELINE, TEST_EPOCH, in_process, served_in_thread
+from support import PIPELINE, TEST_EPOCH, in_process, read_yaml, served_in_thread
 
 from apitwin.apis import SPECS_DIR
 from apitwin.app import create_app
@@ -47,7 +46,7 @@ YLEM_CLIENT = {
     "client_secret": "twin-secret",
 }
 COOKIE = "session=cookie-value-never-written"
-MEIRO_SPEC = yaml.safe_load((SPECS_DIR / "meiro.yaml").read_text())
+MEIRO_SPEC = read_yaml(SPECS_DIR / "meiro.yaml")
 
 
 # --- in-process: the app against a mock upstream ---------------------------------------------

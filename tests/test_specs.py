@@ -31,6 +31,7 @@ from spec_examples import (
     validator_for,
     wrong_variants,
 )
+from support import read_yaml
 
 # The checklist of the 46 documented operations, kept with the tests.
 OPERATIONS_FILE = pathlib.Path(__file__).with_name("documented_operations.yaml")
@@ -269,7 +270,7 @@ def _path_shape(path: str) -> str:
 
 
 def _documented_operations() -> dict[str, set[tuple[str, str]]]:
-    checklist = yaml.safe_load(OPERATIONS_FILE.read_text(encoding="utf-8"))
+    checklist = read_yaml(OPERATIONS_FILE)
     return {
         api: {
             (method.lower(), _path_shape(path))
@@ -371,7 +372,7 @@ def spectral_findings() -> list[dict]:
 def test_spectral_ruleset_is_the_full_oas_ruleset():
     # Every rule stays on; an override may only exempt named locations inside a spec (a JSON
     # pointer after `#`), never a whole file, and each needs a decision in DECISIONS.md.
-    ruleset = yaml.safe_load((REPO_ROOT / ".spectral.yaml").read_text(encoding="utf-8"))
+    ruleset = read_yaml(REPO_ROOT / ".spectral.yaml")
     assert ruleset.get("extends") == ["spectral:oas"]
     assert set(ruleset) <= {"extends", "overrides"}, "no rule may be added, changed or off"
     for override in ruleset.get("overrides") or []:

@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import httpx
 import pytest
-import yaml
-from support import AT_EPOCH, PIPELINE, TEST_EPOCH, TWIN_URL, call, get_json, in_process, token
+from support import (
+    AT_EPOCH,
+    PIPELINE,
+    TEST_EPOCH,
+    TWIN_URL,
+    call,
+    get_json,
+    in_process,
+    read_yaml,
+    token,
+)
 
 from apitwin import fixtures
 from apitwin.apis import SPECS_DIR
@@ -49,7 +58,7 @@ def ylem_runs(twin) -> int:
 def test_every_api_has_every_size_and_the_admin_spec_names_them():
     for module in (ylem, director, meiro):
         assert tuple(module.SIZES) == WORLD_SIZES, module.__name__
-    admin = yaml.safe_load((SPECS_DIR / "admin.yaml").read_text())
+    admin = read_yaml(SPECS_DIR / "admin.yaml")
     assert tuple(admin["components"]["schemas"]["WorldSize"]["enum"]) == WORLD_SIZES
 
 
