@@ -21,7 +21,6 @@ from urllib.parse import urlsplit
 
 import jsonschema
 from openapi_schema_validator import OAS30ReadValidator, OAS30Validator, OAS30WriteValidator
-from support import read_yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SPEC_DIR = REPO_ROOT / "specs"
@@ -41,10 +40,6 @@ JsonPath = tuple[str | int, ...]
 
 def spec_paths() -> list[Path]:
     return sorted(SPEC_DIR.glob("*.yaml"))
-
-
-def load_spec(path: Path) -> dict[str, Any]:
-    return read_yaml(path)
 
 
 # --- formats -----------------------------------------------------------------------------------

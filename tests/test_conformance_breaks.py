@@ -21,7 +21,7 @@ from breaker import (
     WrongStatus,
     conform,
 )
-from support import served_in_thread
+from support import TEST_EPOCH, TEST_SEED, served_in_thread
 
 from apitwin.options import TwinOptions
 
@@ -94,7 +94,7 @@ BREAKS = {
 
 @pytest.fixture(scope="module")
 def meiro_twin():
-    with served_in_thread(TwinOptions(api="meiro", seed=1337, epoch="2026-11-01")) as url:
+    with served_in_thread(TwinOptions(api="meiro", seed=TEST_SEED, epoch=TEST_EPOCH)) as url:
         yield url
 
 

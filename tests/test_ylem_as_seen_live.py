@@ -15,7 +15,7 @@ import re
 
 import pytest
 from breaker import BrokenDeployment, Exchange, Fault, conform
-from support import served_in_thread
+from support import TEST_EPOCH, served_in_thread
 
 from apitwin.conformance import known
 from apitwin.options import TwinOptions
@@ -92,7 +92,7 @@ GATEWAY += [
 
 @pytest.fixture(scope="module")
 def outcome(tmp_path_factory):
-    ylem = TwinOptions(api="ylem", seed=7, epoch="2026-11-01")
+    ylem = TwinOptions(api="ylem", seed=7, epoch=TEST_EPOCH)
     with served_in_thread(ylem) as twin, BrokenDeployment(twin, GATEWAY) as gateway:
         return conform(
             tmp_path_factory.mktemp("ylem-live"),
